@@ -1,0 +1,61 @@
+"""The decision the service answers with (contract §3), as plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ActorOut:
+    service: str
+    role: str
+    label: str
+
+
+@dataclass(frozen=True)
+class StepOut:
+    code: str
+    kind: str
+    label: str
+    text: str
+    legal_basis: tuple[str, ...]
+    due_days: int | None
+
+
+@dataclass(frozen=True)
+class ForbiddenOut:
+    code: str
+    label: str
+    text: str
+    legal_basis: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ConsentOut:
+    required_from: str | None
+    satisfied: bool
+    blocks_level: int | None
+
+
+@dataclass(frozen=True)
+class ExplanationOut:
+    rule: str
+    title: str
+    because: str
+    signals: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Decision:
+    municipality: str
+    version: str
+    digest: str
+    lang: str
+    level: int
+    level_name: str
+    urgent: bool
+    actors: tuple[ActorOut, ...]
+    steps: tuple[StepOut, ...]
+    forbidden: tuple[ForbiddenOut, ...]
+    consent: ConsentOut
+    explanation: tuple[ExplanationOut, ...]

@@ -1,0 +1,144 @@
+"""Merge the outcomes of the rules that fired into one decision (contract §3–§5).
+
+The rules decide *what* applies; this module applies the contract's fixed merge semantics:
+the highest level called for, then the caps (pause, consent gate); forbidden actions remove the
+steps they forbid; steps only for the subjects and ages they fit; steps in the catalog's order,
+each once, with text and legal basis in the response language; actors de-duplicated and ordered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rules.case import Case
+from rules.decision import ActorOut, ConsentOut, Decision, ExplanationOut, ForbiddenOut, StepOut
+from rules.model import ROLES, URGENT_STEPS, Catalog, Guide, Rule, StepInfo
+
+REPORTER_REF, INVOLVED_REF = "reporter.service", "status.services_involved"
+
+
+@dataclass(frozen=True)
+class Levels:
+    """The level reasoning of one case: what the rules called for and what was decided."""
+
+    ladder: int
+    decided: int
+    blocks_level: int | None
+
+
+def first_hits(fired: Iterable[Rule]) -> list[Rule]:
+    """Keep, of each ``hit: first`` group, only the first rule (in file order) that fired."""
+    kept: list[Rule] = []
+    seen_groups: set[tuple[str, str]] = set()
+    for rule in sorted(fired, key=lambda r: r.order):
+        if rule.first_hit:
+            key = (rule.guide, rule.group)
+            if key in seen_groups:
+                continue
+            seen_groups.add(key)
+        kept.append(rule)
+    return kept
+
+
+def ladder_level(fired: Iterable[Rule], case: Case) -> int:
+    """The highest level the fired rules call for (0 when none does)."""
+    called = [r.then.level.resolve(case.current_level) for r in fired if r.then.level is not None]
+    return max(called, default=0)
+
+
+def decide_level(ladder: int, fired: Iterable[Rule]) -> Levels:
+    """Apply the caps (``level_at_most``) of the fired rules to the ladder's level."""
+    level, blocked = ladder, None
+    for rule in fired:
+        cap = rule.then.level_at_most
+        if cap is None:
+            continue
+        if rule.then.blocks_level and ladder > cap:
+            blocked = ladder
+        level = min(level, cap)
+    return Levels(ladder, level, blocked)
+
+
+def _fits(step: StepInfo, case: Case) -> bool:
+    if case.subject_kind not in step.subjects:
+        return False
+    return step.min_age is None or case.age >= step.min_age
+
+
+def resolve_steps(fired: Sequence[Rule], case: Case, catalog: Catalog) -> list[str]:
+    codes = {code for r in fired for code in r.then.steps}
+    removed = {step for r in fired for f in r.then.forbidden for step in catalog.forbidden[f].removes}
+    codes = {c for c in codes if c not in removed and _fits(catalog.steps[c], case)}
+    codes = {c for c in codes if not set(catalog.steps[c].dropped_when) & codes}
+    return sorted(codes, key=lambda c: catalog.steps[c].order)
+
+
+def resolve_actors(fired: Sequence[Rule], steps: Iterable[str], case: Case, catalog: Catalog) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for ref in [a for r in fired for a in r.then.actors]:
+        if ref.service == REPORTER_REF:
+            pairs.append((case.reporter, ref.role))
+        elif ref.service == INVOLVED_REF:
+            pairs.extend((s, ref.role) for s in case.services_involved)
+        else:
+            pairs.append((ref.service, ref.role))
+    pairs.extend((a.service, a.role) for a in (catalog.steps[s].actor for s in steps) if a)
+    holders = {s for s, role in pairs if role == "relay_holder"}
+    kept = {
+        (s, role) for s, role in pairs
+        if not (role == "reporter" and s in holders)
+        and not (role == "involve" and (s in holders or s == case.reporter))
+    }
+    order = {code: i for i, code in enumerate(catalog.services)}
+    return sorted(kept, key=lambda p: (ROLES.index(p[1]), order.get(p[0], len(order))))
+
+
+def matched_signals(rule: Rule, case: Case) -> tuple[str, ...]:
+    found: list[str] = []
+    for test in rule.signal_tests:
+        codes = case.signals if test.codes is None else test.codes
+        found.extend(c for c in codes if case.signals.get(c, 0) in test.ranks)
+    return tuple(dict.fromkeys(found))
+
+
+def resolve(guide: Guide, case: Case, fired: Sequence[Rule], levels: Levels, required_from: str | None,
+            lang: str) -> Decision:
+    catalog, settings = guide.catalog, guide.settings
+    steps = resolve_steps(fired, case, catalog)
+    forbidden = sorted({f for r in fired for f in r.then.forbidden}, key=lambda f: catalog.forbidden[f].order)
+    reporter = catalog.services.get(case.reporter)
+    by_reporter_keys = [case.reporter, *(["health"] if reporter and reporter.health else [])]
+
+    def step_out(code: str) -> StepOut:
+        info = catalog.steps[code]
+        basis = list(info.legal_basis)
+        for key in by_reporter_keys:
+            basis.extend(b for b in info.legal_basis_by_reporter.get(key, ()) if b not in basis)
+        due = 0 if info.due == "today" else (settings.value(info.due_setting) if info.due_setting else None)
+        return StepOut(code, info.kind, info.label.in_lang(lang), info.text.in_lang(lang), tuple(basis), due)
+
+    def actor_out(service: str, role: str) -> ActorOut:
+        title = settings.relay_holder_titles.get(service) if role == "relay_holder" else None
+        label = title or catalog.services[service].label
+        return ActorOut(service, role, label.in_lang(lang))
+
+    explained = sorted(fired, key=lambda r: r.explanation_key)
+    answer = case.consent_answer(required_from)
+    return Decision(
+        municipality=guide.id, version=guide.version, digest=guide.digest, lang=lang,
+        level=levels.decided, level_name=guide.level_name(levels.decided, lang),
+        urgent=bool(URGENT_STEPS & set(steps)),
+        actors=tuple(actor_out(s, r) for s, r in resolve_actors(fired, steps, case, catalog)),
+        steps=tuple(step_out(c) for c in steps),
+        forbidden=tuple(
+            ForbiddenOut(f, catalog.forbidden[f].label.in_lang(lang), catalog.forbidden[f].text.in_lang(lang),
+                         catalog.forbidden[f].legal_basis)
+            for f in forbidden
+        ),
+        consent=ConsentOut(required_from, answer == "given", levels.blocks_level),
+        explanation=tuple(
+            ExplanationOut(r.id, r.title.in_lang(lang), r.because.in_lang(lang), matched_signals(r, case))
+            for r in explained
+        ),
+    )
