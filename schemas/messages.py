@@ -51,3 +51,11 @@ def flatten(messages: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[t
                 yield path, str(item), getattr(item, "suggestions", ())
     else:
         yield path, str(messages), getattr(messages, "suggestions", ())
+
+
+def field_path(path: tuple[str | int, ...], prefix: str = "") -> str:
+    """``("signals", 1, "code")`` → ``signals[1].code`` (the envelope's field paths)."""
+    field = prefix
+    for part in path:
+        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+    return field

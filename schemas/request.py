@@ -1,0 +1,218 @@
+"""The decision request (contract §2), validated against the guide it is sent to.
+
+``DecisionRequestSchema(...).load(body)`` inside ``Context({"guide": guide})`` gives a
+:class:`rules.case.Case` or raises ``ValidationError`` listing every problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow.experimental.context import Context
+
+from rules.case import Case
+from rules.model import (
+    CONSENT_ANSWERS,
+    MEASURES,
+    RESPONSIBILITIES,
+    STRENGTH_RANK,
+    STRENGTHS,
+    SUBJECT_KINDS,
+    Guide,
+)
+from schemas.i18n import Msg
+from schemas.messages import closest
+
+MAX_SIGNALS = 50
+
+
+def _guide() -> Guide:
+    return Context[dict[str, Any]].get()["guide"]  # type: ignore[no-any-return]
+
+
+class Enum(fields.Field):
+    """A string from a fixed list; a near miss gets suggestions."""
+
+    def __init__(self, choices: Iterable[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.choices = tuple(choices)
+        self.metadata.setdefault("enum", list(self.choices))
+        self.metadata.setdefault("type", "string")
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str) or value not in self.choices:
+            raise ValidationError(Msg("unknown_value", closest(value, self.choices), value=value,
+                                      valid=", ".join(self.choices)))
+        return value
+
+
+class Code(fields.Field):
+    """A service or signal code of the guide's catalog (local teams included)."""
+
+    def __init__(self, section: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.section = section
+        self.metadata.setdefault("type", "string")
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        valid = getattr(_guide().catalog, self.section)
+        if not isinstance(value, str) or value not in valid:
+            raise ValidationError(Msg("unknown_code", closest(value, valid), value=value))
+        return value
+
+
+class Int(fields.Integer):
+    """A whole number: ``9``, not ``9.0``, ``"9"`` or ``true``."""
+
+    def __init__(self, lo: int, hi: int, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+        self.metadata.setdefault("minimum", lo)
+        self.metadata.setdefault("maximum", hi)
+        self.lo, self.hi = lo, hi
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(Msg("integer"))
+        if not self.lo <= value <= self.hi:
+            raise ValidationError(Msg("range", min=self.lo, max=self.hi))
+        return value
+
+
+class Bool(fields.Boolean):
+    """Only JSON ``true`` or ``false``."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError(Msg("boolean"))
+        return value
+
+
+class SignalField(fields.Field):
+    """``"withdrawn"`` or ``{"code": "withdrawn", "strength": "concern"}`` → (code, strength)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metadata["oneOf"] = [
+            {"type": "string", "description": "a signal code; strength concern"},
+            {"type": "object", "additionalProperties": False, "required": ["code"],
+             "properties": {"code": {"type": "string"},
+                            "strength": {"type": "string", "enum": list(STRENGTHS), "default": "concern"}}},
+        ]
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> tuple[str, str]:
+        signals = _guide().catalog.signals
+        if isinstance(value, str):
+            value = {"code": value}
+        if not isinstance(value, dict):
+            raise ValidationError(Msg("signal"))
+        errors: dict[str, list[Msg]] = {}
+        for key in value:
+            if key not in ("code", "strength"):
+                errors[key] = [Msg("unknown_field")]
+        code, strength = value.get("code"), value.get("strength", "concern")
+        if "code" not in value:
+            errors["code"] = [Msg("required")]
+        elif not isinstance(code, str) or code not in signals:
+            errors["code"] = [Msg("unknown_code", closest(code, signals), value=code)]
+        if strength is None:
+            strength = "concern"
+        if not isinstance(strength, str) or strength not in STRENGTHS:
+            errors["strength"] = [Msg("unknown_value", closest(strength, STRENGTHS), value=strength,
+                                      valid=", ".join(STRENGTHS))]
+        if errors:
+            raise ValidationError(errors)
+        return code, strength
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class SubjectSchema(StrictSchema):
+    kind = Enum(SUBJECT_KINDS, required=True)
+    age = Int(0, 55, required=True, metadata={"description": "whole years; for pregnant, the woman's age"})
+
+
+class ReporterSchema(StrictSchema):
+    service = Code("services", required=True)
+
+
+class FamilySchema(StrictSchema):
+    parental_responsibility = Enum(RESPONSIBILITIES, allow_none=True, load_default=None)
+
+
+class ConsentSchema(StrictSchema):
+    parents = Enum(CONSENT_ANSWERS, allow_none=True, load_default=None)
+    subject = Enum(CONSENT_ANSWERS[:4], allow_none=True, load_default=None)
+
+
+class StatusSchema(StrictSchema):
+    current_level = Int(0, 3, allow_none=True, load_default=None)
+    measures_effective = Enum(MEASURES, allow_none=True, load_default=None)
+    services_involved = fields.List(Code("services"), allow_none=True, load_default=None)
+    complex_long_term_needs = Bool(allow_none=True, load_default=None)
+
+
+class DecisionRequestSchema(StrictSchema):
+    subject = fields.Nested(SubjectSchema, required=True)
+    reporter = fields.Nested(ReporterSchema, required=True)
+    signals = fields.List(SignalField(), required=True,
+                          validate=validate.Length(1, MAX_SIGNALS, error="Length must be between 1 and 50."))
+    family = fields.Nested(FamilySchema, allow_none=True, load_default=None)
+    consent = fields.Nested(ConsentSchema, allow_none=True, load_default=None)
+    status = fields.Nested(StatusSchema, allow_none=True, load_default=None)
+
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _coherent(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:
+        """Problems across fields; runs even when fields failed, so every problem is listed."""
+        errors: dict[str, Any] = {}
+        family, consent, status = data.get("family") or {}, data.get("consent") or {}, data.get("status") or {}
+        responsibility = family.get("parental_responsibility") or "shared"
+        if consent.get("parents") == "partial" and responsibility != "shared":
+            errors["consent"] = {"parents": [Msg("partial_needs_shared")]}
+        if status.get("measures_effective") is not None and status.get("current_level") is None:
+            errors["status"] = {"measures_effective": [Msg("measures_need_level")]}
+        subject = data.get("subject") or {}
+        kind, age = subject.get("kind"), subject.get("age")
+        guide, settings = _guide(), _guide().settings
+        lo, hi = ((settings.child_age_min, settings.child_age_max) if kind == "child"
+                  else (settings.pregnant_age_min, settings.pregnant_age_max))
+        if kind and age is not None and not lo <= age <= hi:
+            errors["subject"] = {"age": [Msg("age_range", min=lo, max=hi, kind=kind)]}
+        # indices of the request as sent (invalid items are missing from data["signals"])
+        sent = original.get("signals") if isinstance(original, dict) else None
+        codes = [s.get("code") if isinstance(s, dict) else s for s in sent] if isinstance(sent, list) else []
+        known = guide.catalog.signals
+        bad = {i: {"code": [Msg("signal_subject", code=code)]} for i, code in enumerate(codes)
+               if kind and isinstance(code, str) and code in known and kind not in known[code].subjects}
+        if bad:
+            errors["signals"] = bad
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def make_case(self, data: dict[str, Any], **kwargs: Any) -> Case:
+        signals: dict[str, int] = {}
+        for code, strength in data["signals"]:
+            signals[code] = max(signals.get(code, 0), STRENGTH_RANK[strength])
+        family, consent, status = data["family"] or {}, data["consent"] or {}, data["status"] or {}
+        reporter = data["reporter"]["service"]
+        involved = tuple(dict.fromkeys(s for s in status.get("services_involved") or () if s != reporter))
+        return Case(
+            subject_kind=data["subject"]["kind"], age=data["subject"]["age"], reporter=reporter,
+            signals=signals,
+            parental_responsibility=family.get("parental_responsibility") or "shared",
+            consent_parents=consent.get("parents") or "not_asked",
+            consent_subject=consent.get("subject") or "not_asked",
+            current_level=status.get("current_level"), measures_effective=status.get("measures_effective"),
+            services_involved=involved,
+            complex_long_term_needs=bool(status.get("complex_long_term_needs")),
+        )
+
+
+class BatchRequestSchema(StrictSchema):
+    cases = fields.List(fields.Raw(metadata={"$ref": "#/components/schemas/DecisionRequest"}), required=True,
+                        validate=validate.Length(1, 100, error="batch_cases"))

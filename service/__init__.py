@@ -1,0 +1,1 @@
+"""The HTTP service (Flask app factory, API blueprint, docs) and the ``bti`` command line."""

@@ -1,0 +1,96 @@
+"""The Flask app factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from service.http import ApiError, current_language, negotiate_language
+from service.store import GuideStore
+
+log = logging.getLogger("bti")
+BUNDLED = Path(__file__).resolve().parent.parent / "municipalities"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app; loads the guides from ``BTI_MUNICIPALITIES`` (default: the bundled ones)."""
+    app = Flask(__name__)
+    app.config.update(
+        BTI_MUNICIPALITIES=os.environ.get("BTI_MUNICIPALITIES", str(BUNDLED)),
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(config or {})
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    store = GuideStore(Path(app.config["BTI_MUNICIPALITIES"]))
+    registry = store.load()
+    for guide_id, error in registry.errors.items():
+        for problem in error.problems:
+            log.error("guide %s not loaded: %s", guide_id, problem)
+    app.extensions["bti_store"] = store
+
+    from service.api import api
+    from service.docs import docs
+
+    app.register_blueprint(api)
+    app.register_blueprint(docs)
+    _install_error_handlers(app)
+
+    @app.before_request
+    def _language() -> None:
+        g.lang, g.lang_problems = negotiate_language(request)
+
+    @app.after_request
+    def _content_language(response: Response) -> Response:
+        response.headers["Content-Language"] = current_language()
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    return app
+
+
+def store_of(app: Flask) -> GuideStore:
+    return app.extensions["bti_store"]  # type: ignore[no-any-return]
+
+
+def _install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> tuple[Any, int, dict[str, str]]:
+        return exc.body(current_language()), exc.status, exc.headers
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> tuple[Any, int, dict[str, str]]:
+        if isinstance(exc, MethodNotAllowed):
+            unknown = _unknown_municipality_in_path(app)
+            if unknown:  # 404 comes before 405 (contract §3)
+                return _api_error(ApiError(404, "unknown_municipality", id=unknown))
+            allow = ", ".join(sorted(exc.valid_methods or ()))
+            return _api_error(ApiError(405, "method_not_allowed", headers={"Allow": allow},
+                                       method=request.method, allow=allow))
+        if exc.code == 404:
+            return _api_error(ApiError(404, "not_found", path=request.path))
+        if exc.code == 413:
+            from service.http import MAX_BODY
+            return _api_error(ApiError(413, "payload_too_large", limit=MAX_BODY))
+        return _api_error(ApiError(exc.code or 500, "internal_error" if (exc.code or 500) >= 500 else "not_found",
+                                   path=request.path))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Any, int, dict[str, str]]:
+        log.exception("unexpected error on %s %s", request.method, request.url_rule)
+        return _api_error(ApiError(500, "internal_error"))
+
+
+def _unknown_municipality_in_path(app: Flask) -> str | None:
+    parts = request.path.strip("/").split("/")
+    if len(parts) >= 3 and parts[0] == "v1" and parts[1] == "municipalities":
+        if store_of(app).get(parts[2]) is None:
+            return parts[2]
+    return None

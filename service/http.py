@@ -1,0 +1,147 @@
+"""HTTP plumbing shared by the views: the error envelope, language negotiation and reading a
+JSON body strictly (content type, size, UTF-8, duplicate keys, NaN).
+
+    ApiError            an error response in the envelope of contract §3
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Request, g, request
+
+from rules.model import DEFAULT_LANGUAGE, LANGUAGES
+from schemas.i18n import localise, render
+from schemas.messages import field_path, flatten
+
+MAX_BODY = 1024 * 1024  # 1 MiB
+_LANG_ALIASES = {"nb": "nb", "no": "nb", "nob": "nb", "nn": "nn", "nno": "nn", "en": "en", "eng": "en"}
+
+
+class ApiError(Exception):
+    """An error response: status, stable code, message key with parameters, field details."""
+
+    def __init__(self, status: int, code: str, message_key: str | None = None,
+                 details: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
+                 **params: Any) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.message_key = message_key or code
+        self.params = params
+        self.details = details or []
+        self.headers = headers or {}
+
+    def body(self, lang: str) -> dict[str, Any]:
+        details = [
+            {"field": d["field"], "message": localise(d["message"], lang), "suggestions": list(d["suggestions"])[:3]}
+            for d in self.details
+        ]
+        return {"error": {"code": self.code, "message": render(self.message_key, lang, **self.params),
+                          "details": details}}
+
+
+def details_from(messages: Any, prefix: str = "") -> list[dict[str, Any]]:
+    """Marshmallow's nested messages as envelope details with ``a.b[1].c`` field paths."""
+    return [{"field": field_path(path, prefix), "message": message, "suggestions": suggestions}
+            for path, message, suggestions in flatten(messages)]
+
+
+# --- language ------------------------------------------------------------------------------
+
+
+def accept_language(header: str | None) -> str:
+    """The best supported language in an Accept-Language header (q-values honoured), else nb."""
+    best, best_q = DEFAULT_LANGUAGE, 0.0
+    for position, part in enumerate((header or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        lang = _LANG_ALIASES.get(tag.strip().lower().split("-")[0])
+        if lang and q > best_q and 0 < q <= 1:
+            best, best_q = lang, q - position * 1e-9  # ties: the earlier wins
+    return best
+
+
+def negotiate_language(req: Request) -> tuple[str, list[dict[str, Any]]]:
+    """(language, problems): ``?lang=`` wins; an unsupported value is a problem, not a fallback."""
+    fallback = accept_language(req.headers.get("Accept-Language"))
+    if "lang" in req.args:
+        value = req.args.get("lang", "")
+        if value in LANGUAGES:
+            return value, []
+        from schemas.i18n import Msg  # local: only needed on this error path
+        from schemas.messages import closest
+        return fallback, [{"field": "lang", "message": Msg("lang"), "suggestions": closest(value, LANGUAGES)}]
+    return fallback, []
+
+
+def current_language() -> str:
+    return str(getattr(g, "lang", DEFAULT_LANGUAGE))
+
+
+# --- JSON bodies ---------------------------------------------------------------------------
+
+
+def _media_type_ok(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    media, _, params = content_type.partition(";")
+    media = media.strip().lower()
+    if not (media == "application/json" or (media.startswith("application/") and media.endswith("+json"))):
+        return False
+    for param in params.split(";"):
+        name, _, value = param.strip().partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            return False
+    return True
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ApiError(400, "malformed_json", reason=render_reason("reason_duplicate_key", key=key))
+        out[key] = value
+    return out
+
+
+def render_reason(key: str, **params: Any) -> str:
+    return render(key, current_language(), **params)
+
+
+def _no_constants(value: str) -> Any:
+    raise ApiError(400, "malformed_json", reason=render_reason("reason_constant", value=value))
+
+
+def read_json(req: Request, limit: int = MAX_BODY) -> Any:
+    """The request's JSON body, or ApiError 415 / 413 / 400 in the contract's order."""
+    if not _media_type_ok(req.headers.get("Content-Type")):
+        raise ApiError(415, "unsupported_media_type", got=req.headers.get("Content-Type") or "-")
+    if req.content_length is not None and req.content_length > limit:
+        raise ApiError(413, "payload_too_large", limit=limit)
+    raw = req.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise ApiError(413, "payload_too_large", limit=limit)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "malformed_json", reason=render_reason("reason_utf8")) from None
+    if not text.strip():
+        raise ApiError(400, "malformed_json", reason=render_reason("reason_empty"))
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except json.JSONDecodeError as exc:
+        detail = f"{exc.msg} (line {exc.lineno}, column {exc.colno})"
+        raise ApiError(400, "malformed_json", reason=render_reason("reason_syntax", detail=detail)) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise ApiError(400, "malformed_json", reason=render_reason("reason_syntax", detail=str(exc))) from None
+    except RecursionError:
+        raise ApiError(400, "malformed_json", reason=render_reason("reason_syntax", detail="nested too deeply")) from None
