@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 LANGUAGES = ("nb", "nn", "en")
 DEFAULT_LANGUAGE = "nb"
@@ -151,7 +151,7 @@ class FieldTest:
     value: Any
 
 
-Condition = Union[AllOf, AnyOf, NotOf, SignalTest, FieldTest]
+Condition = AllOf | AnyOf | NotOf | SignalTest | FieldTest
 
 
 # --- outcomes and rules --------------------------------------------------------------------

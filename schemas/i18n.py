@@ -14,7 +14,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     # envelope messages (error.message)
     "invalid_request": {"nb": "Forespørselen er ugyldig: se details.", "nn": "Førespurnaden er ugyldig: sjå details.",
                         "en": "The request is invalid: see details."},
-    "malformed_json": {"nb": "Innholdet er ikke gyldig JSON: {reason}.", "nn": "Innhaldet er ikkje gyldig JSON: {reason}.",
+    "malformed_json": {"nb": "Innholdet er ikke gyldig JSON: {reason}.",
+                       "nn": "Innhaldet er ikkje gyldig JSON: {reason}.",
                        "en": "The body is not valid JSON: {reason}."},
     "not_found": {"nb": "Fant ingen ressurs på {path}.", "nn": "Fann ingen ressurs på {path}.",
                   "en": "Nothing found at {path}."},
@@ -103,15 +104,16 @@ class Msg(Suggesting):
     key: str
     params: dict[str, Any]
 
-    def __new__(cls, key: str, suggestions: tuple[str, ...] | list[str] = (), **params: Any) -> Msg:
-        obj = super().__new__(cls, render(key, "en", **params), suggestions)
-        obj.key = key
+    def __new__(cls, message_key: str, suggestions: tuple[str, ...] | list[str] = (), **params: Any) -> Msg:
+        obj = super().__new__(cls, render(message_key, "en", **params), suggestions)
+        assert isinstance(obj, Msg)
+        obj.key = message_key
         obj.params = params
         return obj
 
 
-def render(key: str, lang: str, **params: Any) -> str:
-    texts = MESSAGES[key]
+def render(message_key: str, lang: str, **params: Any) -> str:
+    texts = MESSAGES[message_key]
     return (texts.get(lang) or texts["nb"]).format(**params)
 
 

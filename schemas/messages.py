@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Self
 
 
 class Suggesting(str):
@@ -13,7 +13,7 @@ class Suggesting(str):
 
     suggestions: tuple[str, ...]
 
-    def __new__(cls, message: str, suggestions: Iterable[str] = ()) -> Suggesting:
+    def __new__(cls, message: str, suggestions: Iterable[str] = ()) -> Self:
         obj = super().__new__(cls, message)
         obj.suggestions = tuple(suggestions)[:3]
         return obj
@@ -35,7 +35,10 @@ def unknown_code(kind: str, value: object, valid: Iterable[str]) -> Suggesting:
     return Suggesting(f"unknown {kind} {value!r}", closest(value, valid))
 
 
-def flatten(messages: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str, tuple[str, ...]]]:
+Row = tuple[tuple[str | int, ...], str, tuple[str, ...]]
+
+
+def flatten(messages: Any, path: tuple[str | int, ...] = ()) -> Iterator[Row]:
     """Walk marshmallow's ``{field: [msg] | {…}}`` into (path, message, suggestions) rows."""
     if isinstance(messages, dict):
         for key, value in messages.items():

@@ -29,17 +29,25 @@ MAX_SIGNALS = 50
 
 
 def _guide() -> Guide:
-    return Context[dict[str, Any]].get()["guide"]  # type: ignore[no-any-return]
+    return Context[dict[str, Any]].get()["guide"]
 
 
-class Enum(fields.Field):
+class _Documented(fields.Field):
+    """A field that adds OpenAPI keywords to its metadata."""
+
+    @property
+    def _meta(self) -> dict[str, Any]:
+        return self.metadata  # type: ignore[return-value]
+
+
+class Enum(_Documented):
     """A string from a fixed list; a near miss gets suggestions."""
 
     def __init__(self, choices: Iterable[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.choices = tuple(choices)
-        self.metadata.setdefault("enum", list(self.choices))
-        self.metadata.setdefault("type", "string")
+        self._meta.setdefault("enum", list(self.choices))
+        self._meta.setdefault("type", "string")
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str) or value not in self.choices:
@@ -48,13 +56,13 @@ class Enum(fields.Field):
         return value
 
 
-class Code(fields.Field):
+class Code(_Documented):
     """A service or signal code of the guide's catalog (local teams included)."""
 
     def __init__(self, section: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.section = section
-        self.metadata.setdefault("type", "string")
+        self._meta.setdefault("type", "string")
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         valid = getattr(_guide().catalog, self.section)
@@ -63,13 +71,13 @@ class Code(fields.Field):
         return value
 
 
-class Int(fields.Integer):
+class Int(fields.Integer, _Documented):
     """A whole number: ``9``, not ``9.0``, ``"9"`` or ``true``."""
 
     def __init__(self, lo: int, hi: int, **kwargs: Any) -> None:
         super().__init__(strict=True, **kwargs)
-        self.metadata.setdefault("minimum", lo)
-        self.metadata.setdefault("maximum", hi)
+        self._meta.setdefault("minimum", lo)
+        self._meta.setdefault("maximum", hi)
         self.lo, self.hi = lo, hi
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
@@ -89,12 +97,12 @@ class Bool(fields.Boolean):
         return value
 
 
-class SignalField(fields.Field):
+class SignalField(_Documented):
     """``"withdrawn"`` or ``{"code": "withdrawn", "strength": "concern"}`` → (code, strength)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.metadata["oneOf"] = [
+        self._meta["oneOf"] = [
             {"type": "string", "description": "a signal code; strength concern"},
             {"type": "object", "additionalProperties": False, "required": ["code"],
              "properties": {"code": {"type": "string"},
@@ -123,7 +131,7 @@ class SignalField(fields.Field):
                                       valid=", ".join(STRENGTHS))]
         if errors:
             raise ValidationError(errors)
-        return code, strength
+        return str(code), str(strength)
 
 
 class StrictSchema(Schema):

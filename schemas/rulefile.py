@@ -45,7 +45,7 @@ CASE_ACTOR_REFS = ("reporter.service", "status.services_involved")
 
 
 def _catalog() -> Catalog:
-    return Context[dict[str, Any]].get()["catalog"]  # type: ignore[no-any-return]
+    return Context[dict[str, Any]].get()["catalog"]
 
 
 def _check_code(kind: str, value: object, valid: Iterable[str]) -> str:

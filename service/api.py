@@ -58,7 +58,7 @@ def present(decision: Decision) -> dict[str, Any]:
         "consent": decision.consent,
         "explanation": decision.explanation,
     }
-    return _decision_schema.dump(body)  # type: ignore[no-any-return]
+    return _decision_schema.dump(body)
 
 
 def decide(guide: Guide, body: Any, lang: str, prefix: str = "") -> dict[str, Any]:

@@ -57,7 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def store_of(app: Flask) -> GuideStore:
-    return app.extensions["bti_store"]  # type: ignore[no-any-return]
+    return app.extensions["bti_store"]
 
 
 def _install_error_handlers(app: Flask) -> None:
@@ -90,7 +90,6 @@ def _install_error_handlers(app: Flask) -> None:
 
 def _unknown_municipality_in_path(app: Flask) -> str | None:
     parts = request.path.strip("/").split("/")
-    if len(parts) >= 3 and parts[0] == "v1" and parts[1] == "municipalities":
-        if store_of(app).get(parts[2]) is None:
-            return parts[2]
+    if len(parts) >= 3 and parts[:2] == ["v1", "municipalities"] and store_of(app).get(parts[2]) is None:
+        return parts[2]
     return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Request, g, request
+from flask import Request, g
 
 from rules.model import DEFAULT_LANGUAGE, LANGUAGES
 from schemas.i18n import localise, render
@@ -113,8 +113,8 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def render_reason(key: str, **params: Any) -> str:
-    return render(key, current_language(), **params)
+def render_reason(message_key: str, **params: Any) -> str:
+    return render(message_key, current_language(), **params)
 
 
 def _no_constants(value: str) -> Any:
@@ -144,4 +144,5 @@ def read_json(req: Request, limit: int = MAX_BODY) -> Any:
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
         raise ApiError(400, "malformed_json", reason=render_reason("reason_syntax", detail=str(exc))) from None
     except RecursionError:
-        raise ApiError(400, "malformed_json", reason=render_reason("reason_syntax", detail="nested too deeply")) from None
+        reason = render_reason("reason_syntax", detail="nested too deeply")
+        raise ApiError(400, "malformed_json", reason=reason) from None

@@ -1,0 +1,40 @@
+"""Shared fixtures: the bundled guides loaded once, a Flask app and client over them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from rules.loader import Registry, load_registry
+from rules.model import Guide
+from service.app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+MUNICIPALITIES = ROOT / "municipalities"
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    reg = load_registry(MUNICIPALITIES)
+    assert not reg.errors, reg.errors
+    return reg
+
+
+@pytest.fixture(scope="session")
+def guide(registry: Registry) -> Guide:
+    return registry.guides["national"]
+
+
+@pytest.fixture(scope="session")
+def app() -> Flask:
+    return create_app({"TESTING": True, "BTI_MUNICIPALITIES": str(MUNICIPALITIES)})
+
+
+@pytest.fixture()
+def client(app: Flask) -> Iterator[FlaskClient]:
+    with app.test_client() as c:
+        yield c

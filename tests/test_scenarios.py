@@ -1,0 +1,22 @@
+"""Every scenario suite under municipalities/*/scenarios/ runs as a test case."""
+
+from __future__ import annotations
+
+import pytest
+
+from rules.loader import Registry
+from rules.scenarios import Scenario, describe, discover, run_scenario
+from tests.conftest import MUNICIPALITIES
+
+SCENARIOS = list(discover(MUNICIPALITIES))
+
+
+def test_suites_are_found() -> None:
+    assert len(SCENARIOS) >= 150
+    assert {s.guide for s in SCENARIOS} >= {"national"}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.id for s in SCENARIOS])
+def test_scenario(registry: Registry, scenario: Scenario) -> None:
+    outcome = run_scenario(registry.guides[scenario.guide], scenario)
+    assert outcome.passed, describe(outcome)
