@@ -21,6 +21,7 @@ from rules.case import fact_template
 from rules.compiler import SENTINEL_PREFIX, compile_rules
 from rules.engine import RuleEngine
 from rules.errors import Problem, RuleFileError
+from rules.inherit import inherited_rules, municipal_catalog, settings_problems, weakening_problems
 from rules.fields import FIELDS
 from rules.model import (
     URGENT_STEPS,
@@ -237,9 +238,11 @@ def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = 
         files: list[tuple[str, bytes]] = [(CATALOG_FILE, (folder / CATALOG_FILE).read_bytes())]
         level_names = dict(catalog.levels)
     else:
-        catalog = baseline.catalog
-        head = _validate(GuideFileSchema(), guide_doc, {"catalog": catalog})
-        inherited = list(baseline.rules)
+        head = _validate(GuideFileSchema(), guide_doc, {"catalog": baseline.catalog})
+        catalog, found = municipal_catalog(baseline.catalog, head, guide_doc)
+        problems.extend(found)
+        inherited, found = inherited_rules(baseline.rules, head, guide_doc)
+        problems.extend(found)
         settings = baseline.settings
         # the baseline's digest covers every file it was built from
         files = [(f"{NATIONAL}.digest", baseline.digest.encode())]
@@ -251,6 +254,8 @@ def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = 
         problems.append(Problem(guide_doc.file, guide_doc.line_of(("id",)), "id",
                                 f"the id must be the folder's name {folder.name!r}"))
     settings = _settings(head.get("settings", {}), settings)
+    if baseline is not None:
+        problems.extend(settings_problems(settings, baseline.settings, guide_doc))
     level_names.update(head.get("level_names", {}))
     files.append((GUIDE_FILE, guide_path.read_bytes()))
 
@@ -262,6 +267,10 @@ def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = 
             problems.extend(exc.problems)
             continue
         problems.extend(found)
+        if baseline is not None:
+            doc = read_yaml(path, _display(path, root))
+            for index, rule in enumerate(loaded):
+                problems.extend(weakening_problems(rule, index, doc, inherited, catalog))
         rules.extend(loaded)
         files.append((f"{RULES_DIR}/{path.name}", path.read_bytes()))
     if not rules:

@@ -34,7 +34,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "internal_error": {"nb": "Intern feil; ingen beslutning er gitt.", "nn": "Intern feil; inga avgjerd er gitt.",
                        "en": "Internal error; no decision was given."},
     # reasons for malformed JSON
-    "reason_syntax": {"nb": "{detail}", "nn": "{detail}", "en": "{detail}"},
+    "reason_syntax": {"nb": "feil i syntaksen på linje {line}, kolonne {column}",
+                      "nn": "feil i syntaksen på linje {line}, kolonne {column}",
+                      "en": "syntax error at line {line}, column {column}"},
+    "reason_number": {"nb": "et tall er for langt", "nn": "eit tal er for langt", "en": "a number is too long"},
+    "reason_nesting": {"nb": "for dypt nøstet", "nn": "for djupt nøsta", "en": "nested too deeply"},
     "reason_utf8": {"nb": "ikke gyldig UTF-8", "nn": "ikkje gyldig UTF-8", "en": "not valid UTF-8"},
     "reason_duplicate_key": {"nb": "nøkkelen «{key}» står to ganger", "nn": "nøkkelen «{key}» står to gonger",
                              "en": "the key '{key}' appears twice"},

@@ -50,10 +50,10 @@ def flatten(messages: Any, path: tuple[str | int, ...] = ()) -> Iterator[Row]:
         for item in messages:
             if isinstance(item, dict | list):
                 yield from flatten(item, path)
-            else:
-                yield path, str(item), getattr(item, "suggestions", ())
+            else:  # keep str subclasses (Msg) intact: they are rendered per language later
+                yield path, item if isinstance(item, str) else str(item), getattr(item, "suggestions", ())
     else:
-        yield path, str(messages), getattr(messages, "suggestions", ())
+        yield path, messages if isinstance(messages, str) else str(messages), getattr(messages, "suggestions", ())
 
 
 def field_path(path: tuple[str | int, ...], prefix: str = "") -> str:

@@ -74,16 +74,18 @@ class Code(_Documented):
 class Int(fields.Integer, _Documented):
     """A whole number: ``9``, not ``9.0``, ``"9"`` or ``true``."""
 
-    def __init__(self, lo: int, hi: int, **kwargs: Any) -> None:
+    def __init__(self, lo: int | None = None, hi: int | None = None, **kwargs: Any) -> None:
         super().__init__(strict=True, **kwargs)
-        self._meta.setdefault("minimum", lo)
-        self._meta.setdefault("maximum", hi)
+        if lo is not None:
+            self._meta.setdefault("minimum", lo)
+        if hi is not None:
+            self._meta.setdefault("maximum", hi)
         self.lo, self.hi = lo, hi
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError(Msg("integer"))
-        if not self.lo <= value <= self.hi:
+        if self.lo is not None and self.hi is not None and not self.lo <= value <= self.hi:
             raise ValidationError(Msg("range", min=self.lo, max=self.hi))
         return value
 
@@ -141,7 +143,9 @@ class StrictSchema(Schema):
 
 class SubjectSchema(StrictSchema):
     kind = Enum(SUBJECT_KINDS, required=True)
-    age = Int(0, 55, required=True, metadata={"description": "whole years; for pregnant, the woman's age"})
+    # the range depends on the kind and the guide (checked with the other fields below)
+    age = Int(required=True, metadata={"description": "whole years; national range 0–25 for a child, 12–55 "
+                                                      "for a pregnant woman (her age); a guide may narrow it"})
 
 
 class ReporterSchema(StrictSchema):

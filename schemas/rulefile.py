@@ -390,13 +390,31 @@ class SettingsSchema(StrictSchema):
     languages = fields.List(ChoiceField("language", LANGUAGES), validate=validate.Length(min=1))
 
 
+class LocalServiceSchema(StrictSchema):
+    label = TextField(required=True)
+    health = fields.Boolean(truthy={True}, falsy={False}, load_default=False)
+
+
+class StepTextSchema(StrictSchema):
+    label = TextField()
+    text = TextField()
+
+
 class GuideFileSchema(StrictSchema):
+    """``guide.yaml``: the guide's identity and settings; a municipality's also its local teams,
+    local labels, text overrides and the national groups it replaces (only ``routing``)."""
+
     id = fields.String(required=True, validate=validate.Regexp(NAME, error=NAME_HINT))
     name = TextField(required=True)
     version = fields.String(required=True, validate=validate.Length(min=1, max=40))
     extends = fields.String(allow_none=True)
     settings = fields.Nested(SettingsSchema, load_default=dict)
     level_names = fields.Dict(keys=fields.Integer(strict=True, validate=validate.Range(0, 3)), values=TextField())
+    local_services = fields.Dict(keys=fields.String(validate=validate.Regexp(NAME, error=NAME_HINT)),
+                                 values=fields.Nested(LocalServiceSchema))
+    service_labels = fields.Dict(keys=CodeField("service"), values=TextField())
+    step_texts = fields.Dict(keys=CodeField("step"), values=fields.Nested(StepTextSchema))
+    replaces = fields.List(fields.String(validate=validate.Regexp(NAME, error=NAME_HINT)))
 
 
 # --- catalog -------------------------------------------------------------------------------

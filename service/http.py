@@ -139,10 +139,9 @@ def read_json(req: Request, limit: int = MAX_BODY) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
-        detail = f"{exc.msg} (line {exc.lineno}, column {exc.colno})"
-        raise ApiError(400, "malformed_json", reason=render_reason("reason_syntax", detail=detail)) from None
-    except ValueError as exc:  # e.g. an integer of more than 4300 digits
-        raise ApiError(400, "malformed_json", reason=render_reason("reason_syntax", detail=str(exc))) from None
-    except RecursionError:
-        reason = render_reason("reason_syntax", detail="nested too deeply")
+        reason = render_reason("reason_syntax", line=exc.lineno, column=exc.colno)
         raise ApiError(400, "malformed_json", reason=reason) from None
+    except ValueError:  # an integer of more than 4300 digits
+        raise ApiError(400, "malformed_json", reason=render_reason("reason_number")) from None
+    except RecursionError:
+        raise ApiError(400, "malformed_json", reason=render_reason("reason_nesting")) from None

@@ -1,0 +1,121 @@
+"""What a municipality's guide may change in the national baseline, and what it may not.
+
+It may add rules, local teams (new service codes with their labels), local labels for national
+services and levels, its own step texts, stricter or local settings, and replace the national
+routing (contract §5) with its own. It may not remove or weaken a rule of contract §4: the groups
+below bind every municipality, and its own rules may only add steps, actors, forbidden actions
+that remove no step, and higher levels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from rules.errors import Problem
+from rules.model import Catalog, Rule, Service, Settings, Text
+from rules.yamlsource import Document, format_path
+
+# National groups and the part of the contract each carries; only routing may be replaced.
+BASELINE_GROUPS = {
+    "bypass": "contract §4 rules 1–7 (acute danger, abuse, negative social control, duty to inform, "
+              "radicalisation, the pause)",
+    "consent": "contract §4 rules 8–9 (whose consent, the consent gate)",
+    "participation": "contract §4 rule 10 (the child's and the family's participation)",
+    "levels": "contract §4 rules 11–15 (the level ladder)",
+    "steps": "contract §4 (the steps of each level)",
+    "actors": "contract §4 (relay holder, reporter, services involved)",
+}
+REPLACEABLE_GROUPS = {"routing": "contract §5 (default routing)"}
+
+
+def municipal_catalog(baseline: Catalog, head: Mapping[str, Any], doc: Document) -> tuple[Catalog, list[Problem]]:
+    """The baseline catalog with the guide's local teams, local labels and step texts."""
+    problems: list[Problem] = []
+    local: dict[str, Service] = {}
+    for i, (code, entry) in enumerate((head.get("local_services") or {}).items()):
+        if code in baseline.services:
+            problems.append(Problem(doc.file, doc.line_of(("local_services", code)), f"local_services.{code}",
+                                    f"{code!r} is a national service code; a municipality may give it a local "
+                                    "label (service_labels) but not redefine it: choose another code"))
+            continue
+        local[code] = Service(code, entry["label"], entry["health"], len(baseline.services) + i, local=True)
+    catalog = baseline.with_local_services(local, head.get("service_labels") or {})
+    step_texts = head.get("step_texts") or {}
+    if step_texts:
+        steps = dict(catalog.steps)
+        for code, texts in step_texts.items():
+            step = steps[code]
+            steps[code] = replace(step, label=_merge(step.label, texts.get("label")),
+                                  text=_merge(step.text, texts.get("text")))
+        catalog = replace(catalog, steps=steps)
+    return catalog, problems
+
+
+def _merge(base: Text, override: Text | None) -> Text:
+    return Text({**base, **override}) if override else base
+
+
+def inherited_rules(baseline_rules: Iterable[Rule], head: Mapping[str, Any],
+                    doc: Document) -> tuple[list[Rule], list[Problem]]:
+    """The baseline's rules less the groups the guide replaces (routing only)."""
+    problems: list[Problem] = []
+    replaced: set[str] = set()
+    for i, group in enumerate(head.get("replaces") or []):
+        where = ("replaces", i)
+        if group in BASELINE_GROUPS:
+            problems.append(Problem(doc.file, doc.line_of(where), format_path(where),
+                                    f"national.{group} carries {BASELINE_GROUPS[group]}, which binds every "
+                                    "municipality: it cannot be replaced or removed; add your own rules instead"))
+        elif group not in REPLACEABLE_GROUPS:
+            problems.append(Problem(doc.file, doc.line_of(where), format_path(where),
+                                    f"there is no national group {group!r} to replace",
+                                    tuple(REPLACEABLE_GROUPS)))
+        else:
+            replaced.add(group)
+    return [r for r in baseline_rules if r.group not in replaced], problems
+
+
+def weakening_problems(rule: Rule, index: int, doc: Document, kept: Iterable[Rule],
+                       catalog: Catalog) -> list[Problem]:
+    """Why a municipality's rule would weaken the baseline, if it would."""
+    out, where = rule.then, ("rules", index)
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    clash = next((r for r in kept if r.group == rule.group and r.name == rule.name), None)
+    if clash is not None:
+        part = BASELINE_GROUPS.get(rule.group, REPLACEABLE_GROUPS.get(rule.group, ""))
+        found.append(((*where, "id"), f"{clash.id} is a national rule ({part}) and cannot be redefined or "
+                                      "removed; give your rule another id to add to it"))
+    if out.level_at_most is not None:
+        found.append(((*where, "then", "level_at_most"),
+                      "a municipality's rule cannot cap the level: that would weaken the national ladder "
+                      "(contract §4 rules 7, 9 and 11–15); it may call for a higher level"))
+    for code in out.forbidden:
+        removed = catalog.forbidden[code].removes
+        if removed:
+            found.append(((*where, "then", "forbidden"),
+                          f"{code} removes {', '.join(removed)}, which national rules require; a municipality "
+                          "may add only forbidden actions that remove no step"))
+    if out.consent_from is not None:
+        found.append(((*where, "then", "consent_from"),
+                      "whose consent is needed is fixed by contract §4 rule 8 (and the youth_consent_age setting)"))
+    if out.sets:
+        found.append(((*where, "then", "sets"),
+                      "parents_suspected is set only by contract §4 rules 3–4; it would pause the ladder"))
+    return [Problem(doc.file, doc.line_of(path), format_path(path), message) for path, message in found]
+
+
+def settings_problems(settings: Settings, national: Settings, doc: Document) -> list[Problem]:
+    """Age ranges may only narrow the national ones."""
+    found = []
+    for kind in ("child", "pregnant"):
+        lo, hi = getattr(settings, f"{kind}_age_min"), getattr(settings, f"{kind}_age_max")
+        n_lo, n_hi = getattr(national, f"{kind}_age_min"), getattr(national, f"{kind}_age_max")
+        if lo > hi:
+            found.append((kind, f"min {lo} is above max {hi}"))
+        elif lo < n_lo or hi > n_hi:
+            found.append((kind, f"{lo}–{hi} is wider than the national {n_lo}–{n_hi}; a guide may only narrow it"))
+    return [Problem(doc.file, doc.line_of(("settings", f"{kind}_age")), f"settings.{kind}_age", message)
+            for kind, message in found]
+
