@@ -223,7 +223,8 @@ def _parse_strength(value: Any) -> frozenset[int]:
 def _parse_field(path: str, value: Any, catalog: Catalog) -> list[Condition]:
     spec = FIELDS[path]
     ops = OPERATORS[spec.type]
-    if not isinstance(value, dict) or (spec.type == "int" and set(value) == {"setting"}):
+    shorthand = not isinstance(value, dict) or (spec.type == "int" and set(value) == {"setting"})
+    if shorthand:
         if "equals" not in ops:
             raise ValidationError(f"{path} takes one of: " + ", ".join(f"{{{o}: …}}" for o in ops))
         value = {"equals": value}
@@ -238,7 +239,8 @@ def _parse_field(path: str, value: Any, catalog: Catalog) -> list[Condition]:
         except ValidationError as exc:
             errors[op] = exc.messages
     if errors:
-        raise ValidationError(errors)
+        # `path: value` is reported at the path itself, `path: {op: value}` at the operator
+        raise ValidationError(errors["equals"] if shorthand else errors)
     return tests
 
 

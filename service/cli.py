@@ -67,11 +67,16 @@ def _root_of(path: Path) -> Path:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from rules.checks import lint_guide
     from rules.loader import load_registry
 
-    errors = 0
+    errors = warnings = 0
     for raw in args.paths:
         path = Path(raw)
+        if not path.exists():
+            print(f"{raw}: no such file or folder")
+            errors += 1
+            continue
         root = _root_of(path)
         registry = load_registry(root)
         wanted = None if path.resolve() == root else path.resolve().name
@@ -80,12 +85,15 @@ def _check(args: argparse.Namespace) -> int:
                 continue
             for problem in error.problems:
                 print(problem)
-                errors += problem.severity == "error"
+                errors += 1
         for guide_id, guide in sorted(registry.guides.items()):
             if wanted and guide_id != wanted:
                 continue
-            print(f"{guide_id}: {len(guide.rules)} rules, version {guide.version}, {guide.digest}")
-    print(f"{errors} error(s)")
+            for problem in lint_guide(guide):
+                print(problem)
+                warnings += 1
+            print(f"ok {guide_id}: {len(guide.rules)} rules, version {guide.version}, {guide.digest}")
+    print(f"{errors} error(s), {warnings} warning(s)")
     return 1 if errors else 0
 
 

@@ -1,0 +1,82 @@
+"""Static questions about compiled conditions: can a rule ever fire, does one rule's condition
+imply another's. Answered by trying every combination of the values that matter (each constant a
+condition compares with, one below and one above it), attribute by attribute.
+
+Attributes are treated as independent, which only adds combinations the real cases cannot have;
+so "never holds" and "implies" are never claimed wrongly, only sometimes missed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from rules.compiler import FALSE, TRUE, IR, negate, simplify
+
+MAX_COMBINATIONS = 200_000
+_OTHER = "\0other"  # a string no condition names
+
+
+def _leaves(ir: IR) -> Iterator[tuple[str, Any]]:
+    if ir[0] in ("and", "or"):
+        for item in ir[1]:
+            yield from _leaves(item)
+    elif ir[0] == "cmp":
+        yield ir[1], ir[3]
+
+
+def _candidates(ir: IR) -> dict[str, list[Any]]:
+    values: dict[str, set[Any]] = {}
+    for attr, value in _leaves(ir):
+        found = values.setdefault(attr, set())
+        if isinstance(value, int):
+            found.update({value - 1, value, value + 1})
+        else:
+            found.update({value, _OTHER})
+    return {attr: sorted(v, key=repr) for attr, v in values.items()}
+
+
+def holds(ir: IR, fact: Mapping[str, Any]) -> bool:
+    """Evaluate ``ir`` on a fact (a plain-Python mirror of what durable_rules does)."""
+    tag = ir[0]
+    if tag == "true":
+        return True
+    if tag == "false":
+        return False
+    if tag == "and":
+        return all(holds(i, fact) for i in ir[1])
+    if tag == "or":
+        return any(holds(i, fact) for i in ir[1])
+    _, attr, op, value = ir
+    actual = fact[attr]
+    if op == "eq":
+        return bool(actual == value)
+    if op == "neq":
+        return bool(actual != value)
+    if isinstance(actual, str) or isinstance(value, str):
+        return False
+    return bool({"lt": actual < value, "lte": actual <= value, "gt": actual > value, "gte": actual >= value}[op])
+
+
+def satisfiable(ir: IR) -> bool | None:
+    """True if some combination makes ``ir`` hold, False if none does, None if too many to try."""
+    ir = simplify(ir)
+    if ir == TRUE:
+        return True
+    if ir == FALSE:
+        return False
+    candidates = _candidates(ir)
+    total = 1
+    for values in candidates.values():
+        total *= len(values)
+    if total > MAX_COMBINATIONS:
+        return None
+    names = list(candidates)
+    return any(holds(ir, dict(zip(names, combo, strict=True)))
+               for combo in itertools.product(*(candidates[n] for n in names)))
+
+
+def implies(a: IR, b: IR) -> bool:
+    """``a`` cannot hold without ``b`` (False when unsure)."""
+    return satisfiable(("and", (a, negate(b)))) is False

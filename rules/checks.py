@@ -1,0 +1,86 @@
+"""Warnings about a guide that loads: rules that can never fire, rules another rule shadows,
+and texts missing a language the guide offers (they fall back to bokmål)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rules.analysis import implies, satisfiable
+from rules.compiler import IR, lower, simplify
+from rules.errors import Problem
+from rules.model import Guide, Text
+
+
+def lint_guide(guide: Guide) -> list[Problem]:
+    return [*_never_fire(guide), *_shadowed(guide), *_missing_translations(guide)]
+
+
+def _own(guide: Guide) -> list[int]:
+    """Indexes of the rules this guide defines (not those it inherits)."""
+    return [i for i, r in enumerate(guide.rules) if r.guide == guide.id]
+
+
+def _condition(guide: Guide, index: int) -> IR:
+    rule = guide.rules[index]
+    return simplify(lower(rule.when, guide.catalog, guide.settings))
+
+
+def _warning(rule_file: str, line: int, rule_id: str, message: str) -> Problem:
+    return Problem(rule_file, line, rule_id, message, severity="warning")
+
+
+def _never_fire(guide: Guide) -> Iterator[Problem]:
+    for i in _own(guide):
+        rule = guide.rules[i]
+        if satisfiable(_condition(guide, i)) is False:
+            yield _warning(rule.file, rule.line, rule.id,
+                           "this rule can never fire: no case satisfies its conditions together")
+
+
+def _shadowed(guide: Guide) -> Iterator[Problem]:
+    own = _own(guide)
+    conditions = {i: _condition(guide, i) for i in own}
+    for n, i in enumerate(own):
+        rule = guide.rules[i]
+        for j in own[:n]:
+            earlier = guide.rules[j]
+            if earlier.group != rule.group:
+                continue
+            if conditions[i] == conditions[j]:
+                yield _warning(rule.file, rule.line, rule.id,
+                               f"same conditions as {earlier.id} ({earlier.file}:{earlier.line}); merge the two")
+                break
+            if rule.first_hit and implies(conditions[i], conditions[j]):
+                yield _warning(rule.file, rule.line, rule.id,
+                               f"shadowed: whenever it applies, {earlier.id} ({earlier.file}:{earlier.line}) "
+                               "applies first (hit: first), so this rule never decides")
+                break
+
+
+def _texts(guide: Guide) -> Iterator[tuple[str, int | None, str, Text | None]]:
+    for i in _own(guide):
+        rule = guide.rules[i]
+        for name in ("title", "because", "notes"):
+            yield rule.file, rule.line, f"{rule.id}.{name}", getattr(rule, name)
+    where = f"{guide.id}/guide.yaml"
+    yield where, None, "name", guide.name
+    for code, title in guide.settings.relay_holder_titles.items():
+        yield where, None, f"settings.relay_holder_titles.{code}", title
+    for level, name in guide.level_names.items():
+        yield where, None, f"level_names.{level}", name
+    for service in guide.catalog.services.values():
+        if service.local or guide.id == "national":
+            yield where, None, f"services.{service.code}.label", service.label
+    if guide.id == "national":
+        for step in guide.catalog.steps.values():
+            yield where, None, f"steps.{step.code}.text", step.text
+
+
+def _missing_translations(guide: Guide) -> Iterator[Problem]:
+    for file, line, path, text in _texts(guide):
+        if text is None:
+            continue
+        missing = [lang for lang in guide.settings.languages if lang not in text]
+        if missing:
+            yield Problem(file, line, path, f"no {'/'.join(missing)} text: falls back to bokmål (nb)",
+                          severity="warning")
