@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from rules.compiler import FALSE, TRUE, IR, negate, simplify
+from rules.compiler import FALSE, IR, TRUE, negate, simplify
 
 MAX_COMBINATIONS = 200_000
 _OTHER = "\0other"  # a string no condition names

@@ -66,8 +66,8 @@ def _texts(guide: Guide) -> Iterator[tuple[str, int | None, str, Text | None]]:
     yield where, None, "name", guide.name
     for code, title in guide.settings.relay_holder_titles.items():
         yield where, None, f"settings.relay_holder_titles.{code}", title
-    for level, name in guide.level_names.items():
-        yield where, None, f"level_names.{level}", name
+    for level, level_name in guide.level_names.items():
+        yield where, None, f"level_names.{level}", level_name
     for service in guide.catalog.services.values():
         if service.local or guide.id == "national":
             yield where, None, f"services.{service.code}.label", service.label

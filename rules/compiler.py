@@ -148,7 +148,10 @@ def _lower_field(test: FieldTest, settings: Settings) -> IR:
     if op == "one_of":
         return ("or", tuple(("cmp", attr, "eq", _value(v, settings)) for v in value))
     if op == "not_one_of":
-        return ("and", tuple(("cmp", attr, "neq", _value(v, settings)) for v in value))
+        ir_not = ("and", tuple(("cmp", attr, "neq", _value(v, settings)) for v in value))
+        if isinstance(spec.absent, int):  # "not 0 or 1" says nothing about an absent current level
+            return ("and", (("cmp", attr, "neq", spec.absent), ir_not))
+        return ir_not
     if op == "between":
         return ("and", (("cmp", attr, "gte", _value(value[0], settings)),
                         ("cmp", attr, "lte", _value(value[1], settings))))

@@ -41,18 +41,19 @@ def fnv1a_32(text: str) -> int:
     return h
 
 
-def _sid_pool(size: int) -> list[str]:
-    sids: list[str] = []
+def distinct_sids() -> Iterator[str]:
+    """Sids ``s0, s1, …`` whose hashes are all different from each other."""
     seen: set[int] = set()
     for n in itertools.count():
         sid = f"s{n}"
         h = fnv1a_32(sid)
         if h not in seen:
             seen.add(h)
-            sids.append(sid)
-            if len(sids) == size:
-                return sids
-    raise AssertionError("unreachable")
+            yield sid
+
+
+def _sid_pool(size: int) -> list[str]:
+    return list(itertools.islice(distinct_sids(), size))
 
 
 def _rule_name(message: str) -> str:
@@ -71,17 +72,17 @@ class Session:
         self.sid = sid
         self._sentinels = sentinels
         self._facts = 0
-        self.created = False  # the engine holds a state for this sid
-        self.started = False  # ... on which an action has started (safe to delete)
+        self.touched = False  # the engine may hold a state for this sid
+        self.started = False  # an action started on it (then deleting it is safe)
 
     def assert_fact(self, fact: Mapping[str, Any]) -> list[str]:
         """Assert ``fact`` in this session's state; the names of the rules it fired, in the
         order the engine fired them (sentinel rules left out)."""
         self._facts += 1
         body = dict(fact, id=f"f{self._facts}", sid=self.sid)
+        self.touched = True
         try:
             status, state_handle = _engine.assert_fact(self._handle, json.dumps(body))
-            self.created = True
         except Exception as exc:  # the C layer raises plain Exceptions with an error number
             raise EngineError(f"the rule engine refused a fact: {exc}") from exc
         if status == _STATUS_NOT_HANDLED:
@@ -105,7 +106,10 @@ class Session:
 
 
 class RuleEngine:
-    """A compiled ruleset loaded into the engine, evaluated in short-lived sessions."""
+    """A compiled ruleset loaded into the engine, evaluated in short-lived sessions.
+
+    ``close()`` while sessions run only marks the engine closed; the ruleset is freed when the
+    last session ends (a reload swaps engines under requests in flight)."""
 
     def __init__(self, name: str, ruleset: Mapping[str, Any], sentinels: frozenset[str]) -> None:
         with _names_lock:
@@ -115,38 +119,64 @@ class RuleEngine:
         except Exception as exc:
             raise EngineError(f"the rule engine could not load the ruleset: {exc}") from exc
         self._sentinels = sentinels
+        self._new_sids = distinct_sids()
         self._sids: queue.SimpleQueue[str] = queue.SimpleQueue()
-        for sid in _sid_pool(SID_POOL_SIZE):
-            self._sids.put(sid)
+        self._issued: list[str] = []
+        for _ in range(SID_POOL_SIZE):
+            self._sids.put(self._next_sid())
+        self._lock = threading.Lock()
+        self._active = 0
         self._closed = False
+        self._freed = False
+        self.lost_states = 0  # states left in the engine because deleting them is unsafe
+
+    def _next_sid(self) -> str:
+        sid = next(self._new_sids)
+        self._issued.append(sid)
+        return sid
 
     @contextmanager
     def session(self, timeout: float = 10.0) -> Iterator[Session]:
         """A fresh state with a sid no other live session has; deleted on exit, always."""
-        if self._closed:
-            raise EngineError("the ruleset was unloaded")
+        with self._lock:
+            if self._closed:
+                raise EngineError("the ruleset was unloaded")
+            self._active += 1
         try:
-            sid = self._sids.get(timeout=timeout)
-        except queue.Empty:
-            raise EngineError("the rule engine is busy: no free session") from None
-        session = Session(self._handle, sid, self._sentinels)
-        try:
-            yield session
+            try:
+                sid = self._sids.get(timeout=timeout)
+            except queue.Empty:
+                raise EngineError("the rule engine is busy: no free session") from None
+            session = Session(self._handle, sid, self._sentinels)
+            try:
+                yield session
+            finally:
+                self._release(session)
         finally:
-            if not session.created:
-                self._sids.put(sid)
-            elif session.started:
-                try:
-                    _engine.delete_state(self._handle, sid)
-                finally:
-                    self._sids.put(sid)
-            # else: deleting a state on which no action started crashes the engine; the sid
-            # stays out of the pool rather than risk it (never seen: a sentinel rule always fires).
+            with self._lock:
+                self._active -= 1
+                free = self._closed and self._active == 0
+            if free:
+                self._free()
+
+    def _release(self, session: Session) -> None:
+        if not session.touched:
+            self._sids.put(session.sid)
+        elif session.started:
+            try:
+                _engine.delete_state(self._handle, session.sid)
+            finally:
+                self._sids.put(session.sid)
+        else:
+            # Deleting a state on which no action started crashes the engine (see the research
+            # notes); leave it, and give the pool a new sid in its place.
+            self.lost_states += 1
+            self._sids.put(self._next_sid())
 
     def live_states(self) -> int:
         """How many states the engine holds for this ruleset (0 between evaluations)."""
         count = 0
-        for sid in _sid_pool(SID_POOL_SIZE):
+        for sid in self._issued:
             try:
                 facts = json.loads(_engine.get_facts(self._handle, sid))
             except Exception:  # the engine raises when the sid has no state
@@ -154,8 +184,22 @@ class RuleEngine:
             count += bool(facts)
         return count
 
+    def free_sids(self) -> int:
+        return self._sids.qsize()
+
     def close(self) -> None:
-        """Free the ruleset in the engine (when no evaluation uses it any more)."""
-        if not self._closed:
+        """Unload the ruleset once no session uses it any more."""
+        with self._lock:
+            if self._closed:
+                return
             self._closed = True
-            _engine.delete_ruleset(self._handle)
+            free = self._active == 0
+        if free:
+            self._free()
+
+    def _free(self) -> None:
+        with self._lock:
+            if self._freed:
+                return
+            self._freed = True
+        _engine.delete_ruleset(self._handle)

@@ -9,6 +9,7 @@ asserts it with the decided level (steps per level, participation, actors, routi
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from rules.case import Case, case_fact
@@ -42,8 +43,16 @@ def _fired(guide: Guide, names: list[str]) -> list[Rule]:
         raise EngineError(f"the engine fired an unknown rule {exc}") from None
 
 
-def evaluate(guide: Guide, case: Case, lang: str = "nb") -> Decision:
-    """Decide ``case`` under ``guide`` in language ``lang``."""
+@dataclass
+class Trace:
+    """How a decision came about: the fact asserted in each phase and the rules that fired on it."""
+
+    facts: list[dict[str, Any]] = field(default_factory=list)
+    fired: list[list[Rule]] = field(default_factory=list)
+
+
+def evaluate(guide: Guide, case: Case, lang: str = "nb", trace: Trace | None = None) -> Decision:
+    """Decide ``case`` under ``guide`` in language ``lang``; fill ``trace`` if given."""
     if lang not in LANGUAGES:
         raise ValueError(f"unsupported language {lang!r}")
     check_case(guide, case)
@@ -65,4 +74,10 @@ def evaluate(guide: Guide, case: Case, lang: str = "nb") -> Decision:
         levels = decide_level(ladder, [*phase1, *phase2])
         fact.update({PHASE_ATTR: 3, "d_level": levels.decided})
         phase3 = first_hits(_fired(guide, session.assert_fact(fact)))
+    if trace is not None:
+        phase1_fact = {k: v for k, v in fact.items() if k not in ("d_ladder", "d_urgent", "d_susp", "c_from",
+                                                                   "c_ans", "d_level")}
+        phase2_fact = {k: v for k, v in fact.items() if k != "d_level"}
+        trace.facts = [dict(phase1_fact, t=1), dict(phase2_fact, t=2), dict(fact)]
+        trace.fired = [phase1, phase2, phase3]
     return resolve(guide, case, [*phase1, *phase2, *phase3], levels, required_from, lang)

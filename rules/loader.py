@@ -14,15 +14,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields
 from marshmallow.experimental.context import Context
 
 from rules.case import fact_template
 from rules.compiler import SENTINEL_PREFIX, compile_rules
 from rules.engine import RuleEngine
 from rules.errors import Problem, RuleFileError
-from rules.inherit import inherited_rules, municipal_catalog, settings_problems, weakening_problems
 from rules.fields import FIELDS
+from rules.inherit import inherited_rules, municipal_catalog, settings_problems, weakening_problems
 from rules.model import (
     URGENT_STEPS,
     ActorRef,
@@ -36,6 +36,7 @@ from rules.model import (
     NotOf,
     Rule,
     Service,
+    SettingRef,
     Settings,
     SignalInfo,
     SignalTest,
@@ -44,7 +45,7 @@ from rules.model import (
 )
 from rules.yamlsource import Document, format_path, read_yaml
 from schemas.messages import closest, flatten
-from schemas.rulefile import CatalogFileSchema, GuideFileSchema, RuleFileSchema
+from schemas.rulefile import CatalogFileSchema, GuideFileSchema, RuleFileHeadSchema, RuleFileSchema, RuleSchema
 
 NATIONAL = "national"
 CATALOG_FILE = "catalog.yaml"
@@ -65,19 +66,50 @@ def _schema_keys(schema: type[Schema]) -> set[str]:
 KNOWN_KEYS = sorted(_schema_keys(CatalogFileSchema) | _schema_keys(GuideFileSchema) | _schema_keys(RuleFileSchema))
 
 
-def _validate(schema: Schema, doc: Document, context: Mapping[str, Any] | None = None) -> Any:
-    """Load ``doc`` with ``schema``; every error becomes a Problem with its line."""
+def _keys_at(schema: Schema, path: tuple[str | int, ...]) -> list[str]:
+    """The keys valid at ``path`` under ``schema`` (for "did you mean" on an unknown key)."""
+    current: Any = schema
+    for part in path:
+        if isinstance(current, Schema):
+            current = current.fields.get(str(part)) if isinstance(part, str) else None
+        elif isinstance(current, fields.List):
+            current = current.inner
+            if not isinstance(part, int):
+                return []
+            continue
+        elif isinstance(current, fields.Dict):
+            current = current.value_field
+            continue
+        if isinstance(current, fields.Nested):
+            current = current.schema
+        elif isinstance(current, fields.List) and isinstance(current.inner, fields.Nested):
+            pass
+        if current is None:
+            return []
+    if isinstance(current, fields.List) and isinstance(current.inner, fields.Nested):
+        current = current.inner.schema
+    return list(current.fields) if isinstance(current, Schema) else []
+
+
+def _validate(schema: Schema, doc: Document, context: Mapping[str, Any] | None = None,
+              data: Any = None, prefix: tuple[str | int, ...] = ()) -> Any:
+    """Load ``data`` (default: the whole document) with ``schema``; every error becomes a
+    Problem with its line; ``prefix`` is where ``data`` sits in the document."""
+    data = doc.data if data is None and not prefix else data
     try:
         with Context(dict(context or {})):
-            return schema.load(doc.data if doc.data is not None else {})
+            return schema.load(data if data is not None else {})
     except ValidationError as exc:
         problems = []
         for path, message, suggestions in flatten(exc.messages):
+            key = str(path[-1]) if path else ""
             if message == "Unknown field.":
-                key = str(path[-1]) if path else ""
                 message = f"unknown key {key!r}"
-                suggestions = tuple(closest(key, KNOWN_KEYS))
-            problems.append(Problem(doc.file, doc.line_of(path), format_path(path), message, suggestions))
+                suggestions = tuple(closest(key, _keys_at(schema, path[:-1]) or KNOWN_KEYS))
+            elif message == "Missing data for required field.":
+                message = f"missing: {key} is required here"
+            full = (*prefix, *path)
+            problems.append(Problem(doc.file, doc.line_of(full), format_path(full), message, suggestions))
         raise RuleFileError(problems) from None
 
 
@@ -173,11 +205,25 @@ def _phase_problems(rule: Rule, doc: Document, index: int) -> list[Problem]:
 def load_rule_file(path: Path, guide_id: str, catalog: Catalog, start: int,
                    root: Path | None = None) -> tuple[list[Rule], list[Problem]]:
     doc = read_yaml(path, _display(path, root))
-    data = _validate(RuleFileSchema(), doc, {"catalog": catalog})
-    rules: list[Rule] = []
     problems: list[Problem] = []
+    context = {"catalog": catalog}
+    # the file's head first, then each rule on its own, so one bad rule hides no other problem
+    raw = doc.data if isinstance(doc.data, dict) else {}
+    try:
+        data = _validate(RuleFileHeadSchema(), doc, context)
+    except RuleFileError as exc:
+        problems.extend(exc.problems)
+        data = {"group": raw.get("group", "?"), "hit": raw.get("hit", "all"), "rules": raw.get("rules")}
+    raw_rules = data["rules"] if isinstance(data.get("rules"), list) else []
+    loaded: list[tuple[int, dict[str, Any]]] = []
+    for i, raw_rule in enumerate(raw_rules):
+        try:
+            loaded.append((i, _validate(RuleSchema(), doc, context, raw_rule, ("rules", i))))
+        except RuleFileError as exc:
+            problems.extend(exc.problems)
+    rules: list[Rule] = []
     seen: set[str] = set()
-    for i, r in enumerate(data["rules"]):
+    for i, r in loaded:
         if r["id"] in seen:
             problems.append(Problem(doc.file, doc.line_of(("rules", i, "id")), f"rules[{i}].id",
                                     f"rule id {r['id']!r} is used twice in this group"))
@@ -275,12 +321,28 @@ def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = 
         files.append((f"{RULES_DIR}/{path.name}", path.read_bytes()))
     if not rules:
         problems.append(Problem(_display(folder, root), None, "", "the guide has no rules (rules/*.yaml)"))
+    problems.extend(_unset_settings(rules, settings))
     if problems:
         raise RuleFileError(problems)
     guide = Guide(id=head["id"], name=head["name"], version=head["version"], digest=_digest(files),
                   settings=settings, catalog=catalog, rules=tuple(rules), level_names=level_names,
                   files=tuple(name for name, _ in sorted(files)), extends=head.get("extends"))
     return start_guide(guide)
+
+
+def _setting_refs(cond: Condition) -> Iterable[str]:
+    for c, _ in _walk(cond):
+        if isinstance(c, FieldTest):
+            values = c.value if isinstance(c.value, tuple) else (c.value,)
+            yield from (v.name for v in values if isinstance(v, SettingRef))
+
+
+def _unset_settings(rules: Iterable[Rule], settings: Settings) -> list[Problem]:
+    """A condition comparing with a setting the guide leaves empty would silently never hold."""
+    return [Problem(rule.file, rule.line, f"{rule.id}.when",
+                    f"the setting {name} has no value in this guide (null); set it in guide.yaml or compare "
+                    "with a number")
+            for rule in rules for name in dict.fromkeys(_setting_refs(rule.when)) if settings.value(name) is None]
 
 
 def start_guide(guide: Guide) -> Guide:

@@ -13,6 +13,11 @@
           consent: {required_from: both_parents, satisfied: true, blocks_level: null}
           level_name: "…"
           error: {status: 422, fields: [subject.age]}   # the request must be refused
+        todo: "why it is not expected to pass yet"   # optional: reported, not failed
+
+A file may name base requests under ``fixtures:``; a case with ``extends: <name>`` (or a list of
+names) starts from them, and its own ``request`` is merged on top (mappings merged key by key,
+everything else replaced).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from marshmallow.experimental.context import Context
 from rules.case import Case
 from rules.decision import Decision
 from rules.errors import CaseError
-from rules.evaluate import evaluate
+from rules.evaluate import Trace, evaluate
 from rules.model import Guide
 from rules.yamlsource import read_yaml
 from schemas.messages import field_path, flatten
@@ -47,6 +52,7 @@ class Scenario:
     request: Any
     expect: dict[str, Any]
     lang: str = "nb"
+    todo: str | None = None
 
     @property
     def id(self) -> str:
@@ -59,23 +65,63 @@ class Outcome:
     mismatches: list[tuple[str, Any, Any]] = field(default_factory=list)  # (key, expected, actual)
     fired: tuple[str, ...] = ()
     decision: Decision | None = None
+    trace: Trace | None = None
+    legal_bases: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
         return not self.mismatches
 
+    @property
+    def status(self) -> str:
+        """passed, failed, or todo (a case marked todo never fails the run)."""
+        if self.scenario.todo is not None:
+            return "todo"
+        return "passed" if self.passed else "failed"
+
+
+CASE_KEYS = ("note", "request", "expect", "lang", "todo", "extends")
+
+
+class ScenarioFileError(ValueError):
+    """A scenario file is malformed (file:line: what)."""
+
+
+def merge(base: Any, override: Any) -> Any:
+    """``override`` on top of ``base``: mappings key by key, anything else replaced."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for key, value in override.items():
+            out[key] = merge(base.get(key), value) if key in base else value
+        return out
+    return override
+
 
 def load_scenarios(path: Path, guide_id: str, display: str | None = None) -> list[Scenario]:
     doc = read_yaml(path, display)
     data = doc.data or {}
+    if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
+        raise ScenarioFileError(f"{doc.file}:1: a scenario file has `cases:` (a list)")
+    fixtures = data.get("fixtures") or {}
     out = []
-    for i, case in enumerate(data.get("cases") or []):
+    for i, case in enumerate(data["cases"]):
+        where = f"{doc.file}:{doc.line_of(('cases', i))}"
+        if not isinstance(case, dict):
+            raise ScenarioFileError(f"{where}: a case is a mapping with note, request and expect")
+        unknown = set(case) - set(CASE_KEYS)
         expect = case.get("expect") or {}
-        unknown = set(expect) - set(EXPECT_KEYS)
+        unknown |= {f"expect.{k}" for k in set(expect) - set(EXPECT_KEYS)}
         if unknown:
-            raise ValueError(f"{doc.file}:{doc.line_of(('cases', i))}: unknown expect keys {sorted(unknown)}")
+            raise ScenarioFileError(f"{where}: unknown keys {sorted(unknown)}")
+        request: Any = {}
+        bases = case.get("extends") or []
+        for name in [bases] if isinstance(bases, str) else bases:
+            if name not in fixtures:
+                raise ScenarioFileError(f"{where}: no fixture {name!r} (known: {', '.join(fixtures) or 'none'})")
+            request = merge(request, fixtures[name])
+        request = merge(request, case.get("request")) if "request" in case else request
         out.append(Scenario(guide_id, doc.file, doc.line_of(("cases", i)) or 0, i, str(case.get("note", "")),
-                            case.get("request"), expect, case.get("lang", "nb")))
+                            request, expect, case.get("lang", "nb"), case.get("todo")))
     return out
 
 
@@ -92,32 +138,41 @@ def parse_request(guide: Guide, body: Any) -> Case:
 
 
 def run_scenario(guide: Guide, scenario: Scenario) -> Outcome:
+    """Run one scenario in-process."""
     outcome = Outcome(scenario)
-    expect = scenario.expect
     try:
         case = parse_request(guide, scenario.request)
-        decision = evaluate(guide, case, scenario.lang)
-    except (ValidationError, CaseError) as exc:
-        if isinstance(exc, ValidationError):
-            fields = sorted({field_path(p) for p, _, _ in flatten(exc.messages)})
-        else:
-            fields = sorted(f for f, _ in exc.details)
-        actual_error = {"status": 422, "fields": fields}
-        wanted = expect.get("error")
-        if wanted is None:
-            outcome.mismatches.append(("error", None, actual_error))
-        else:
-            want = {"status": wanted.get("status", 422), "fields": sorted(wanted.get("fields", []))}
-            if want != actual_error:
-                outcome.mismatches.append(("error", want, actual_error))
-        return outcome
-    outcome.decision = decision
-    outcome.fired = tuple(e.rule for e in decision.explanation)
-    actual = decision_summary(decision)
-    for key, wanted in expect.items():
+        trace = Trace()
+        decision = evaluate(guide, case, scenario.lang, trace)
+    except ValidationError as exc:
+        return compare_error(outcome, 422, sorted({field_path(p) for p, _, _ in flatten(exc.messages)}))
+    except CaseError as exc:
+        return compare_error(outcome, 422, sorted(f for f, _ in exc.details))
+    outcome.decision, outcome.trace = decision, trace
+    outcome.legal_bases = tuple(dict.fromkeys(b for s in decision.steps for b in s.legal_basis))
+    return compare_decision(outcome, decision_summary(decision), tuple(e.rule for e in decision.explanation))
+
+
+def compare_error(outcome: Outcome, status: int, fields: list[str]) -> Outcome:
+    """Compare a refused request with what the scenario expects."""
+    actual = {"status": status, "fields": fields}
+    wanted = outcome.scenario.expect.get("error")
+    if wanted is None:
+        outcome.mismatches.append(("error", None, actual))
+    else:
+        want = {"status": wanted.get("status", 422), "fields": sorted(wanted.get("fields", []))}
+        if want != actual:
+            outcome.mismatches.append(("error", want, actual))
+    return outcome
+
+
+def compare_decision(outcome: Outcome, actual: dict[str, Any], fired: tuple[str, ...]) -> Outcome:
+    """Compare a decision (as :func:`decision_summary` gives it) with what is expected."""
+    outcome.fired = fired
+    for key, wanted in outcome.scenario.expect.items():
         got = actual.get(key)
-        if key == "consent":
-            got = {k: actual["consent"][k] for k in wanted}
+        if key == "consent" and isinstance(wanted, dict):
+            got = {k: actual["consent"].get(k) for k in wanted}
         if wanted != got:
             outcome.mismatches.append((key, wanted, got))
     return outcome
@@ -141,7 +196,7 @@ def decision_summary(decision: Decision) -> dict[str, Any]:
 def describe(outcome: Outcome) -> str:
     """A failing case, expected and actual side by side, and the rules that fired."""
     s = outcome.scenario
-    lines = [f"{s.file}:{s.line}: {s.note}"]
+    lines = [f"FAIL {s.file}:{s.line}: {s.note}"]
     for key, wanted, got in outcome.mismatches:
         lines.append(f"    {key}:")
         lines.append(f"      expected: {wanted}")

@@ -69,9 +69,14 @@ def parse_yaml(text: str, file: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         message = f"not valid YAML: {exc.problem or exc.context}"
-        raise RuleFileError(
-            [Problem(file, line, "", message + " (check indentation, colons and quotes on this line)")]
-        ) from None
+        hint = " (check indentation, colons and quotes on this line)"
+        if exc.context and "flow" in exc.context and exc.context_mark is not None:
+            # an unclosed [ or {: point at where it was opened, not where the parser gave up
+            opened = exc.context_mark.line + 1
+            if line != opened:
+                hint = f" (the bracket opened on line {opened} is not closed; the parser gave up on line {line})"
+                line = opened
+        raise RuleFileError([Problem(file, line, "", message + hint)]) from None
     except yaml.YAMLError as exc:
         raise RuleFileError([Problem(file, None, "", f"not valid YAML: {exc}")]) from None
     doc = Document(file, None)

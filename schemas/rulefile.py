@@ -371,6 +371,12 @@ class RuleFileSchema(StrictSchema):
     rules = fields.List(fields.Nested(RuleSchema), required=True, validate=validate.Length(min=1))
 
 
+class RuleFileHeadSchema(RuleFileSchema):
+    """The file without its rules, which are then validated one by one."""
+
+    rules = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1))
+
+
 # --- guide.yaml ----------------------------------------------------------------------------
 
 

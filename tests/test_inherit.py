@@ -167,7 +167,8 @@ def test_misspelled_code_and_broken_yaml_are_refused_with_line_and_hint(tmp_path
     problems = problems_of(make_root(tmp_path, GUIDE + "local_services:\n  ressursteam: {label: R}\n",
                                      {"local.yaml": bad_code}))
     (problem,) = problems
-    assert (problem.file, problem.line, problem.path) == ("testby/rules/local.yaml", 6, "rules[0].when.reporter.service")
+    where = (problem.file, problem.line, problem.path)
+    assert where == ("testby/rules/local.yaml", 6, "rules[0].when.reporter.service")
     assert "school" in problem.suggestions
     broken = make_root(tmp_path / "b", GUIDE, {"local.yaml": "group: local\nrules: [\n  - id: x\n"})
     (problem,) = problems_of(broken)
