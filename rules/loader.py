@@ -256,6 +256,8 @@ def _settings(data: Mapping[str, Any], base: Settings) -> Settings:
             values[f"{key}_min"], values[f"{key}_max"] = value["min"], value["max"]
         elif key == "languages":
             values[key] = tuple(value)
+        elif key == "relay_holder_titles":  # a guide's titles add to (and override) the inherited ones
+            values[key] = {**base.relay_holder_titles, **value}
         else:
             values[key] = value
     return replace(base, **values)

@@ -132,6 +132,12 @@ def discover(root: Path) -> Iterator[Scenario]:
             yield from load_scenarios(path, folder.name, str(path.relative_to(root.parent)))
 
 
+def discover_in(folder: Path, guide_id: str) -> Iterator[Scenario]:
+    """Every scenario in one ``scenarios/`` folder."""
+    for path in sorted(folder.glob("*.yaml")):
+        yield from load_scenarios(path, guide_id, str(path))
+
+
 def parse_request(guide: Guide, body: Any) -> Case:
     with Context({"guide": guide}):
         return DecisionRequestSchema().load(body)

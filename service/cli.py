@@ -37,7 +37,19 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("paths", nargs="*", default=[os.environ.get("BTI_MUNICIPALITIES", str(BUNDLED))])
 
     test = sub.add_parser("test", help="run scenario suites")
-    test.add_argument("paths", nargs="*", default=[os.environ.get("BTI_MUNICIPALITIES", str(BUNDLED))])
+    test.add_argument("paths", nargs="*", default=[os.environ.get("BTI_MUNICIPALITIES", str(BUNDLED))],
+                      help="a scenario file, a guide folder, or a folder of guides (default: all)")
+    test.add_argument("--url", help="run against a running service at this base URL instead of in-process")
+    test.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML")
+    test.add_argument("--min-coverage", type=float, metavar="P",
+                      help="fail when a guide's scenarios fire less than P percent of its own rules")
+    test.add_argument("--no-coverage", action="store_true", help="do not print rule coverage")
+
+    diff = sub.add_parser("diff", help="decisions that change between two versions of a guide")
+    diff.add_argument("old", help="a guide folder, or a git revision (the NEW folder at that revision)")
+    diff.add_argument("new", help="a guide folder")
+    diff.add_argument("--fail-on-change", action="store_true", help="exit 1 when any decision changes")
+    diff.add_argument("--examples", type=int, default=3, help="cases shown per group (default 3)")
 
     explain = sub.add_parser("explain", help="one decision as a readable report")
     explain.add_argument("municipality")
@@ -46,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     explain.add_argument("--municipalities", default=os.environ.get("BTI_MUNICIPALITIES", str(BUNDLED)))
 
     args = parser.parse_args(argv)
-    handler = {"serve": _serve, "check": _check, "test": _test, "explain": _explain}[args.command]
+    handler = {"serve": _serve, "check": _check, "test": _test, "explain": _explain, "diff": _diff}[args.command]
     return handler(args)
 
 
@@ -97,35 +109,91 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def _test(args: argparse.Namespace) -> int:
-    from rules.loader import load_registry
-    from rules.scenarios import describe, discover, load_scenarios, run_scenario
+def _scenarios_for(raw: str) -> tuple[Path, list[Any]]:
+    """(root folder of guides, scenarios) for a scenario file, a guide folder or a root."""
+    from rules.scenarios import discover, load_scenarios
 
-    passed = failed = 0
+    path = Path(raw).resolve()
+    if path.is_file():
+        guide_dir = path.parent.parent
+        return guide_dir.parent, load_scenarios(path, guide_dir.name, str(path.relative_to(guide_dir.parent)))
+    root = _root_of(path)
+    return root, [s for s in discover(root) if path == root or s.guide == path.name]
+
+
+def _test(args: argparse.Namespace) -> int:
+    from rules.coverage import format_coverage, measure
+    from rules.junit import junit_xml
+    from rules.loader import load_registry
+    from rules.scenarios import Outcome, ScenarioFileError, describe, run_scenario
+    from service.remote import run_remote
+
+    outcomes: list[Outcome] = []
+    registries = {}
+    problems = 0
     for raw in args.paths:
-        path = Path(raw).resolve()
-        if path.is_file():
-            guide_dir = path.parent.parent
-            root = guide_dir.parent
-            scenarios = load_scenarios(path, guide_dir.name)
-        else:
-            root = _root_of(path)
-            scenarios = [s for s in discover(root) if path == root or s.guide == path.name]
-        registry = load_registry(root)
+        if not Path(raw).exists():
+            print(f"{raw}: no such file or folder")
+            problems += 1
+            continue
+        try:
+            root, scenarios = _scenarios_for(raw)
+        except ScenarioFileError as exc:
+            print(exc)
+            problems += 1
+            continue
+        registry = registries.setdefault(root, load_registry(root))
         for scenario in scenarios:
             guide = registry.guides.get(scenario.guide)
-            if guide is None:
-                print(f"{scenario.file}:{scenario.line}: guide {scenario.guide!r} did not load")
-                failed += 1
-                continue
-            outcome = run_scenario(guide, scenario)
-            if outcome.passed:
-                passed += 1
+            if args.url:
+                outcome = run_remote(args.url, scenario)
+            elif guide is None:
+                print(f"FAIL {scenario.file}:{scenario.line}: guide {scenario.guide!r} did not load "
+                      "(run bti check)")
+                outcome = Outcome(scenario, [("guide", scenario.guide, None)])
             else:
-                failed += 1
+                outcome = run_scenario(guide, scenario)
+            outcomes.append(outcome)
+            if outcome.status == "failed":
                 print(describe(outcome))
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+            elif outcome.status == "todo":
+                print(f"TODO {scenario.file}:{scenario.line}: {scenario.note} ({scenario.todo})")
+    below = []
+    for registry in registries.values():
+        for guide_id in sorted({o.scenario.guide for o in outcomes}):
+            guide = registry.guides.get(guide_id)
+            mine = [o for o in outcomes if o.scenario.guide == guide_id]
+            if guide is None or not mine:
+                continue
+            cov = measure(guide, mine)
+            if not args.no_coverage:
+                print(format_coverage(cov, over_http=bool(args.url)))
+            if args.min_coverage is not None and cov.percent < args.min_coverage:
+                below.append(f"{guide_id} {cov.percent:.1f}% < {args.min_coverage:g}%")
+    if args.junit:
+        Path(args.junit).write_text(junit_xml(outcomes), encoding="utf-8")
+    for line in below:
+        print(f"coverage below the minimum: {line}")
+    passed = sum(o.status == "passed" for o in outcomes)
+    failed = sum(o.status == "failed" for o in outcomes) + problems
+    todo = sum(o.status == "todo" for o in outcomes)
+    print(f"{passed} passed, {failed} failed" + (f", {todo} skipped" if todo else ""))
+    return 1 if failed or below else 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from rules.diff import diff_guides, format_diff
+    from service.versions import load_version
+
+    new_root, new_id = _root_of(Path(args.new)), Path(args.new).resolve().name
+    try:
+        old, new = load_version(args.old, Path(args.new)), load_version(None, Path(args.new))
+    except (OSError, ValueError) as exc:
+        print(f"cannot load: {exc}")
+        return 2
+    result = diff_guides(old, new, new_root / new_id / "scenarios")
+    print(format_diff(result, args.examples))
+    return 1 if args.fail_on_change and result.changes else 0
 
 
 def _explain(args: argparse.Namespace) -> int:

@@ -1,0 +1,44 @@
+"""Run scenarios against a running service (``bti test --url``), so a test team can check a
+deployed instance with the same suites."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from rules.scenarios import Outcome, Scenario, compare_decision, compare_error
+
+
+def summary_from_json(body: dict[str, Any]) -> dict[str, Any]:
+    """The comparable fields of a decision as the API returns it (as decision_summary gives them)."""
+    return {
+        "level": body["level"],
+        "urgent": body["urgent"],
+        "level_name": body["level_name"],
+        "steps": [s["code"] for s in body["steps"]],
+        "forbidden": [f["code"] for f in body["forbidden"]],
+        "actors": [f"{a['service']}:{a['role']}" for a in body["actors"]],
+        "consent": dict(body["consent"]),
+        "error": None,
+    }
+
+
+def run_remote(base_url: str, scenario: Scenario, timeout: float = 30.0) -> Outcome:
+    outcome = Outcome(scenario)
+    query = urllib.parse.urlencode({"lang": scenario.lang})
+    url = f"{base_url.rstrip('/')}/v1/municipalities/{urllib.parse.quote(scenario.guide)}/decisions?{query}"
+    request = urllib.request.Request(url, data=json.dumps(scenario.request).encode("utf-8"), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (the tester's URL)
+            body = json.loads(response.read().decode("utf-8"))
+    except urllib.error.HTTPError as exc:
+        payload = json.loads(exc.read().decode("utf-8") or "{}")
+        fields = sorted({d["field"] for d in payload.get("error", {}).get("details", [])})
+        return compare_error(outcome, exc.code, fields)
+    fired = tuple(e["rule"] for e in body["explanation"])
+    outcome.legal_bases = tuple(dict.fromkeys(b for s in body["steps"] for b in s["legal_basis"]))
+    return compare_decision(outcome, summary_from_json(body), fired)
