@@ -129,7 +129,7 @@ def _test(args: argparse.Namespace) -> int:
     from service.remote import run_remote
 
     outcomes: list[Outcome] = []
-    registries = {}
+    registries: dict[Path, Any] = {}
     problems = 0
     for raw in args.paths:
         if not Path(raw).exists():

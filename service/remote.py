@@ -33,7 +33,7 @@ def run_remote(base_url: str, scenario: Scenario, timeout: float = 30.0) -> Outc
     request = urllib.request.Request(url, data=json.dumps(scenario.request).encode("utf-8"), method="POST",
                                      headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (the tester's URL)
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             body = json.loads(response.read().decode("utf-8"))
     except urllib.error.HTTPError as exc:
         payload = json.loads(exc.read().decode("utf-8") or "{}")
