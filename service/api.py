@@ -3,7 +3,10 @@ the core once, and dumping with a schema."""
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, current_app, g, request
@@ -15,12 +18,30 @@ from rules.errors import CaseError, EngineError
 from rules.evaluate import evaluate
 from rules.model import Guide
 from schemas.decision import DecisionSchema, MunicipalityListSchema, MunicipalitySchema
+from schemas.i18n import Msg
+from schemas.messages import field_path
+from schemas.privacy import identity_numbers, redact
 from schemas.request import BatchRequestSchema, DecisionRequestSchema
+from service.access import require
 from service.app import store_of
 from service.catalog_view import catalog_body, municipality_body
 from service.http import ApiError, current_language, details_from, read_json
+from service.observe import metrics, metrics_response
 
 api = Blueprint("api", __name__)
+log = logging.getLogger("bti.api")
+DECISION_ENDPOINTS = ("api.post_decision", "api.post_batch")
+ADMIN_ENDPOINTS = ("api.get_status", "api.get_metrics")
+
+
+@api.before_app_request
+def _access() -> None:
+    """API keys, when configured: decision keys for decisions, the admin key for status."""
+    keys, admin = current_app.config["BTI_API_KEY_HASHES"], current_app.config["BTI_ADMIN_KEY_HASHES"]
+    if request.endpoint in DECISION_ENDPOINTS:
+        require(request, keys, admin)
+    elif request.endpoint in ADMIN_ENDPOINTS:
+        require(request, admin, keys)
 _decision_schema = DecisionSchema()
 _request_schema = DecisionRequestSchema()
 _batch_schema = BatchRequestSchema()
@@ -63,21 +84,34 @@ def present(decision: Decision) -> dict[str, Any]:
 
 def decide(guide: Guide, body: Any, lang: str, prefix: str = "") -> dict[str, Any]:
     """Validate one request body and decide it; ApiError 422 lists every problem."""
+    suspicious = list(identity_numbers(body))
+    if suspicious:  # reported alone, so no other message echoes the number back
+        details = [{"field": redact(field_path(path, prefix)), "message": Msg("identity_number"), "suggestions": []}
+                   for path in suspicious]
+        raise ApiError(422, "invalid_request", details=details)
     try:
         with Context({"guide": guide}):
             case = _request_schema.load(body if isinstance(body, dict) else {"_": body} if body is not None else {})
     except ValidationError as exc:
         messages = exc.messages if isinstance(body, dict) else {"_schema": ["Invalid input type."]}
         raise ApiError(422, "invalid_request", details=details_from(messages, prefix)) from None
+    started = time.perf_counter()
     try:
-        return present(evaluate(guide, case, lang))
+        body_out = present(evaluate(guide, case, lang))
     except CaseError as exc:
         details = [{"field": f"{prefix}.{f}" if prefix else f, "message": m, "suggestions": []}
                    for f, m in exc.details]
         raise ApiError(422, "invalid_request", details=details) from None
     except EngineError:
-        current_app.logger.exception("engine error in guide %s", guide.id)
+        log.exception("engine error", extra={"fields": {"event": "engine_error", "municipality": guide.id,
+                                                           "digest": guide.digest}})
         raise ApiError(500, "internal_error") from None
+    metrics().decisions.labels(guide.id, str(body_out["level"])).inc()
+    log.info("decision", extra={"fields": {  # codes only: never the request's content
+        "event": "decision", "decision_id": body_out["decision_id"], "municipality": guide.id,
+        "version": guide.version, "decided_level": body_out["level"], "urgent": body_out["urgent"],
+        "ms": round((time.perf_counter() - started) * 1000, 3)}})
+    return body_out
 
 
 @api.post("/v1/municipalities/<municipality>/decisions")
@@ -142,6 +176,31 @@ def get_catalog() -> Any:
 @api.get("/healthz")
 def healthz() -> Any:
     return {"status": "ok"}
+
+
+@api.get("/v1/status")
+def get_status() -> Any:
+    """Per guide: version, digest, when it was loaded, and the last reload error."""
+    store = store_of(current_app)
+
+    def when(t: float | None) -> str | None:
+        return None if t is None else datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds")
+
+    guides = {}
+    for gid, st in sorted(store.status.items()):
+        guides[gid] = {
+            "version": st.version, "digest": st.digest, "loaded_at": when(st.loaded_at), "reloads": st.reloads,
+            "serving": gid in store.registry.guides,
+            "last_reload_error": None if st.last_error is None else {"at": when(st.last_error_at),
+                                                                     "problems": st.last_error},
+        }
+    return {"ready": store.ready, "reload_interval": current_app.config["BTI_RELOAD_INTERVAL"],
+            "reload_errors": store.reload_errors, "guides": guides}
+
+
+@api.get("/metrics")
+def get_metrics() -> Any:
+    return metrics_response()
 
 
 @api.get("/readyz")

@@ -10,11 +10,14 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from service.access import parse_hashes
 from service.http import ApiError, current_language, negotiate_language
+from service.observe import configure_logging
+from service.observe import install as install_metrics
+from service.paths import BUNDLED
 from service.store import GuideStore
 
 log = logging.getLogger("bti")
-BUNDLED = Path(__file__).resolve().parent.parent / "municipalities"
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -22,25 +25,33 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(
         BTI_MUNICIPALITIES=os.environ.get("BTI_MUNICIPALITIES", str(BUNDLED)),
+        # seconds between checks of the rule folder; bti serve sets 5 by default, 0 = off
+        BTI_RELOAD_INTERVAL=float(os.environ.get("BTI_RELOAD_INTERVAL", "0")),
+        BTI_API_KEYS=os.environ.get("BTI_API_KEYS", ""),
+        BTI_ADMIN_KEY=os.environ.get("BTI_ADMIN_KEY", ""),
         JSON_SORT_KEYS=False,
     )
     app.config.update(config or {})
+    app.config["BTI_API_KEY_HASHES"] = parse_hashes(app.config["BTI_API_KEYS"])
+    app.config["BTI_ADMIN_KEY_HASHES"] = parse_hashes(app.config["BTI_ADMIN_KEY"])
+    configure_logging()
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     store = GuideStore(Path(app.config["BTI_MUNICIPALITIES"]))
-    registry = store.load()
-    for guide_id, error in registry.errors.items():
-        for problem in error.problems:
-            log.error("guide %s not loaded: %s", guide_id, problem)
+    store.load()  # a guide that does not load is logged and listed by /readyz and /v1/status
     app.extensions["bti_store"] = store
+    store.start_watching(float(app.config["BTI_RELOAD_INTERVAL"]))
 
     from service.api import api
     from service.docs import docs
+    from service.pages import pages
 
     app.register_blueprint(api)
     app.register_blueprint(docs)
+    app.register_blueprint(pages)
     _install_error_handlers(app)
+    install_metrics(app)
 
     @app.before_request
     def _language() -> None:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from service.app import BUNDLED
+from service.paths import BUNDLED
 
 
 def _env_int(name: str, default: int) -> int:
@@ -57,9 +57,24 @@ def main(argv: list[str] | None = None) -> int:
     explain.add_argument("--lang", default="nb", choices=["nb", "nn", "en"])
     explain.add_argument("--municipalities", default=os.environ.get("BTI_MUNICIPALITIES", str(BUNDLED)))
 
+    keyhash = sub.add_parser("key-hash", help="the hash of an API key, for BTI_API_KEYS / BTI_ADMIN_KEY")
+    keyhash.add_argument("key", nargs="?", help="the key (default: read from standard input)")
+
     args = parser.parse_args(argv)
-    handler = {"serve": _serve, "check": _check, "test": _test, "explain": _explain, "diff": _diff}[args.command]
+    handler = {"serve": _serve, "check": _check, "test": _test, "explain": _explain, "diff": _diff,
+               "key-hash": _key_hash}[args.command]
     return handler(args)
+
+
+def _key_hash(args: argparse.Namespace) -> int:
+    from service.access import key_hash
+
+    key = args.key if args.key is not None else sys.stdin.readline().strip()
+    if not key:
+        print("give a key", file=sys.stderr)
+        return 2
+    print(key_hash(key))
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:

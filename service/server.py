@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+
+from service.paths import MULTIPROC_ENV
 
 
 class _Server(BaseApplication):
@@ -23,10 +26,20 @@ class _Server(BaseApplication):
         return create_app()
 
 
+def _child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
 def run(host: str, port: int, workers: int, municipalities: str, reload_interval: float = 5.0) -> None:
     os.environ["BTI_MUNICIPALITIES"] = municipalities
     os.environ["BTI_RELOAD_INTERVAL"] = str(reload_interval)
+    # one set of metrics over all workers: each worker writes its numbers to this folder
+    metrics_dir = tempfile.mkdtemp(prefix="bti-metrics-")
+    os.environ.setdefault(MULTIPROC_ENV, metrics_dir)
     _Server({
+        "child_exit": _child_exit,
         "bind": f"{host}:{port}",
         "workers": max(1, workers),
         "worker_class": "sync",  # the engine holds the GIL: scale with processes, not threads

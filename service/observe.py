@@ -1,0 +1,97 @@
+"""Operations: Prometheus metrics and structured JSON logs. Both carry codes only — the
+endpoint, status, municipality and level — never request content."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from typing import Any
+
+from flask import Flask, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from service.paths import MULTIPROC_ENV
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.requests = Counter("bti_http_requests_total", "HTTP requests", ["endpoint", "method", "status"])
+        self.latency = Histogram("bti_http_request_duration_seconds", "HTTP request latency", ["endpoint"],
+                                 buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+        self.decisions = Counter("bti_decisions_total", "Decisions given", ["municipality", "level"])
+        self.reload_errors = Counter("bti_reload_errors_total", "Guide changes refused on reload", ["municipality"])
+
+    def exposition(self) -> bytes:
+        if os.environ.get(MULTIPROC_ENV):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry)
+        return generate_latest()
+
+
+_metrics: Metrics | None = None
+
+
+def metrics() -> Metrics:
+    """The process's metrics (created once: prometheus_client registers names globally)."""
+    global _metrics
+    if _metrics is None:
+        _metrics = Metrics()
+    return _metrics
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and the record's ``fields``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info).splitlines()[-1]
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging() -> None:
+    """JSON lines on stderr for the ``bti`` loggers (once per process)."""
+    logger = logging.getLogger("bti")
+    if any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = True
+
+
+def install(app: Flask) -> None:
+    """Time every request and count it; serve /metrics."""
+    m = metrics()
+
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _count(response: Response) -> Response:
+        endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        m.requests.labels(endpoint, request.method, str(response.status_code)).inc()
+        m.latency.labels(endpoint).observe(time.perf_counter() - getattr(g, "started", time.perf_counter()))
+        return response
+
+
+def metrics_response() -> Response:
+    return Response(metrics().exposition(), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,147 @@
+"""The web pages: the index of guides, each guide's published action guide, and a playground
+that decides imagined cases through the JSON API.
+
+Every page is generated from the loaded guides (their rules, catalog and settings); the page
+texts around them come from :mod:`service.page_texts`, in the language asked for with ``?lang=``.
+Everything is served from here: no CDN, no external font.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+
+from rules.loader import NATIONAL
+from rules.model import CONSENT_ANSWERS, LANGUAGES, STRENGTHS, Guide
+from service.app import store_of
+from service.guide_view import GuidePage, build_guide_page
+from service.http import current_language
+from service.page_texts import LANGUAGE_NAMES, text, texts
+
+pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
+                  static_url_path="/assets")
+
+# Scripts, styles, images and fetches only from the service itself.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                           "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+                           "form-action 'self'; frame-ancestors 'none'")
+SIGNAL_GROUPS = ("child", "family", "serious", "complex_needs", "pregnancy")
+
+_page_cache: dict[tuple[str, str, str], GuidePage] = {}
+_cache_lock = threading.Lock()
+
+
+@pages.after_request
+def _security_headers(response: Response) -> Response:
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    return response
+
+
+def _frame(**context: Any) -> dict[str, Any]:
+    """What every page template needs: the language, its texts and the language switch."""
+    lang = current_language()
+    endpoint = request.endpoint or "pages.index"
+    args = dict(request.view_args or {})
+    switch = [{"code": code, "name": LANGUAGE_NAMES[code], "current": code == lang,
+               "url": url_for(endpoint, **args, lang=code)} for code in LANGUAGES]
+    return {"lang": lang, "t": texts(lang), "langs": switch, **context}
+
+
+def _not_found(municipality: str) -> tuple[str, int]:
+    lang = current_language()
+    html = render_template("pages/404.html", **_frame(
+        message=text("not_found_text", lang, id=municipality)))
+    return html, 404
+
+
+def _national(guide: Guide) -> Guide:
+    return store_of(current_app).get(NATIONAL) or guide
+
+
+def _guide_page(guide: Guide, lang: str) -> GuidePage:
+    """The page's content, built once per guide version and language."""
+    key = (guide.id, guide.digest, lang)
+    with _cache_lock:
+        cached = _page_cache.get(key)
+    if cached is None:
+        cached = build_guide_page(guide, _national(guide), lang)
+        with _cache_lock:
+            if len(_page_cache) > 256:
+                _page_cache.clear()
+            _page_cache[key] = cached
+    return cached
+
+
+def _changed_on(guide: Guide) -> str:
+    """The date the guide's rule files (and, for a municipality, the national ones) last changed."""
+    root = store_of(current_app).root
+    national = _national(guide)
+    paths = [root / guide.id / name for name in guide.files]
+    if guide.extends:
+        paths += [root / national.id / name for name in national.files]
+    times = [p.stat().st_mtime for p in paths if Path(p).is_file()]
+    return date.fromtimestamp(max(times)).isoformat() if times else ""
+
+
+@pages.get("/")
+def index() -> str:
+    lang = current_language()
+    registry = store_of(current_app).registry
+    guides = [{"id": g.id, "name": g.name.in_lang(lang), "version": g.version, "digest": g.digest,
+               "extends": g.extends} for g in registry.guides.values()]
+    return render_template("pages/index.html", **_frame(guides=guides, failed=sorted(registry.errors)))
+
+
+@pages.get("/municipalities/<municipality>")
+def guide_page(municipality: str) -> str | tuple[str, int]:
+    guide = store_of(current_app).get(municipality)
+    if guide is None:
+        return _not_found(municipality)
+    lang = current_language()
+    return render_template("pages/guide.html", **_frame(
+        guide=guide, name=guide.name.in_lang(lang), page=_guide_page(guide, lang), changed_on=_changed_on(guide),
+        national_name=_national(guide).name.in_lang(lang)))
+
+
+@pages.get("/municipalities/<municipality>/try")
+def playground(municipality: str) -> str | tuple[str, int]:
+    guide = store_of(current_app).get(municipality)
+    if guide is None:
+        return _not_found(municipality)
+    lang = current_language()
+    catalog, settings = guide.catalog, guide.settings
+    services = [{"code": s.code, "label": s.label.in_lang(lang)} for s in catalog.services.values()]
+    groups = [{"code": group, "label": text(f"group_{group}", lang),
+               "signals": [{"code": s.code, "label": s.label.in_lang(lang), "subjects": " ".join(s.subjects)}
+                           for s in catalog.signals.values() if s.group == group]}
+              for group in SIGNAL_GROUPS]
+    groups = [g for g in groups if g["signals"]]
+    strengths = [{"code": code, "label": catalog.strengths[code].in_lang(lang)} for code in STRENGTHS]
+    data = {
+        "municipality": guide.id,
+        "guideName": guide.name.in_lang(lang),
+        "lang": lang,
+        "api": url_for("api.post_decision", municipality=guide.id, lang=lang),
+        "texts": texts(lang),
+        "roles": {code: label.in_lang(lang) for code, label in catalog.roles.items()},
+        "consentParties": {code: label.in_lang(lang) for code, label in catalog.consent_parties.items()},
+        "signals": {code: s.label.in_lang(lang) for code, s in catalog.signals.items()},
+        "stepLabels": {code: s.label.in_lang(lang) for code, s in catalog.steps.items()},
+        "forbiddenLabels": {code: f.label.in_lang(lang) for code, f in catalog.forbidden.items()},
+        "strengths": {s["code"]: s["label"] for s in strengths},
+        "ages": {"child": [settings.child_age_min, settings.child_age_max],
+                 "pregnant": [settings.pregnant_age_min, settings.pregnant_age_max]},
+    }
+    default_age = min(max(9, settings.child_age_min), settings.child_age_max)
+    # "</" cannot end the script element early once escaped
+    data_json = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    return render_template("pages/try.html", **_frame(
+        guide=guide, name=guide.name.in_lang(lang), services=services, signal_groups=groups,
+        strengths=strengths, levels=[guide.level_name(n, lang) for n in range(4)],
+        consent_answers=CONSENT_ANSWERS, default_age=default_age, data_json=data_json))
