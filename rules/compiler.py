@@ -50,15 +50,23 @@ _DURABLE_OP = {"neq": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$
 
 @dataclass(frozen=True)
 class CompiledGuide:
-    """The durable_rules ruleset and how its rule names map back to the guide's rules."""
+    """The durable_rules rulesets (one per phase), the attributes each phase's rules read, and
+    how durable rule names map back to the guide's rules."""
 
-    ruleset: dict[str, Any]
+    rulesets: dict[int, dict[str, Any]]
+    attributes: dict[int, tuple[str, ...]]
     action_rules: dict[str, int]  # durable rule name → index in guide.rules
     never_fire: tuple[int, ...]  # rules whose conditions can never hold
 
+    @property
+    def ruleset(self) -> dict[str, Any]:
+        """All phases' rules in one mapping (names are unique across phases)."""
+        return {name: rule for phase in PHASES for name, rule in self.rulesets[phase].items()}
+
 
 def compile_rules(rules: Iterable[Rule], catalog: Catalog, settings: Settings) -> CompiledGuide:
-    ruleset: dict[str, Any] = {}
+    rulesets: dict[int, dict[str, Any]] = {phase: {} for phase in PHASES}
+    attributes: dict[int, set[str]] = {phase: set() for phase in PHASES}
     action_rules: dict[str, int] = {}
     never: list[int] = []
     for index, rule in enumerate(rules):
@@ -67,12 +75,22 @@ def compile_rules(rules: Iterable[Rule], catalog: Catalog, settings: Settings) -
             never.append(index)
             continue
         name = f"{ACTION_PREFIX}{index}"
-        ruleset[name] = {"all": [{"m": to_durable(ir, rule.phase)}], "pri": index + 1}
+        rulesets[rule.phase][name] = {"all": [{"m": to_durable(ir, rule.phase)}], "pri": index + 1}
+        attributes[rule.phase].update(attr for attr, _ in _leaf_attrs(ir))
         action_rules[name] = index
     for phase in PHASES:
         # Fires last in its phase (highest pri); makes every asserted fact handled.
-        ruleset[f"{SENTINEL_PREFIX}{phase}"] = {"all": [{"m": {PHASE_ATTR: phase}}], "pri": 1_000_000}
-    return CompiledGuide(ruleset, action_rules, tuple(never))
+        rulesets[phase][f"{SENTINEL_PREFIX}{phase}"] = {"all": [{"m": {PHASE_ATTR: phase}}], "pri": 1_000_000}
+    return CompiledGuide(rulesets, {p: tuple(sorted(a)) for p, a in attributes.items()}, action_rules,
+                         tuple(never))
+
+
+def _leaf_attrs(ir: IR) -> Iterable[tuple[str, Any]]:
+    if ir[0] in ("and", "or"):
+        for item in ir[1]:
+            yield from _leaf_attrs(item)
+    elif ir[0] == "cmp":
+        yield ir[1], ir[3]
 
 
 def lower(cond: Condition, catalog: Catalog, settings: Settings) -> IR:

@@ -351,7 +351,7 @@ def start_guide(guide: Guide) -> Guide:
     """Compile the guide and load it into the engine."""
     compiled = compile_rules(guide.rules, guide.catalog, guide.settings)
     sentinels = frozenset(name for name in compiled.ruleset if name.startswith(SENTINEL_PREFIX))
-    engine = RuleEngine(f"{guide.id}-{guide.digest[7:19]}", compiled.ruleset, sentinels)
+    engine = RuleEngine(f"{guide.id}-{guide.digest[7:19]}", compiled.rulesets, sentinels, compiled.attributes)
     return replace(guide, compiled=compiled, engine=engine, fact_template=fact_template(guide.catalog))
 
 

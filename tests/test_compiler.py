@@ -199,7 +199,7 @@ def test_negation_is_the_exact_complement_in_the_engine(guide: Guide) -> None:
         c = cond(data, guide.catalog)
         rules += [rule(c, len(rules)), rule(NotOf(c), len(rules) + 1)]
     compiled = compile_rules(rules, guide.catalog, guide.settings)
-    engine = RuleEngine("test-complement", compiled.ruleset, frozenset({"phase_1", "phase_2", "phase_3"}))
+    engine = RuleEngine("test-complement", compiled.rulesets, frozenset({"phase_1", "phase_2", "phase_3"}))
     cases = _cases(guide, 150, seed=3)
     cases.append(dataclasses.replace(cases[0], current_level=None))  # the absent level for sure
     try:
@@ -218,7 +218,7 @@ def test_below_on_current_level_does_not_match_the_absent_level(guide: Guide, le
                                                                 fires: bool) -> None:
     compiled = compile_rules([rule(cond({"status.current_level": {"below": 2}}, guide.catalog))],
                              guide.catalog, guide.settings)
-    engine = RuleEngine("test-below", compiled.ruleset, frozenset({"phase_1", "phase_2", "phase_3"}))
+    engine = RuleEngine("test-below", compiled.rulesets, frozenset({"phase_1", "phase_2", "phase_3"}))
     case = Case("child", 10, "school", {"school_absence": 2}, current_level=level)
     try:
         with engine.session() as session:
