@@ -175,9 +175,15 @@ def describe(cond: Partial, guide: Guide, lang: str, nested: bool = False, known
     if isinstance(cond, AllOf):
         return ", ".join(describe(c, guide, lang, True, known) for c in cond.items)
     if isinstance(cond, AnyOf):
-        joined = f" {text('or', lang)} ".join(describe(c, guide, lang, True, known) for c in cond.items)
+        parts = [describe(c, guide, lang, True, known) for c in cond.items]
+        parts = [f"({p})" if isinstance(c, AllOf) and len(c.items) > 1 else p for c, p in zip(cond.items, parts,
+                                                                                              strict=True)]
+        joined = f" {text('or', lang)} ".join(parts)
         return f"({joined})" if nested and len(cond.items) > 1 else joined
     if isinstance(cond, NotOf):
+        if isinstance(cond.item, AllOf):  # "unless a and b"
+            inner = f" {text('and', lang)} ".join(describe(c, guide, lang, True, known) for c in cond.item.items)
+            return f"{text('unless', lang)} {inner}"
         return f"{text('not', lang)} ({describe(cond.item, guide, lang, known=known)})"
     if isinstance(cond, SignalTest):
         return _signals(cond, guide, lang, known)
@@ -207,23 +213,23 @@ def _holds(level: int, op: str, value: Any) -> bool:
             "below": level < value}[op]
 
 
-def at_level(cond: Condition, level: int, settings: Settings) -> Partial:
-    """``cond`` with its ``decision.level`` tests decided for ``level``: True, False, or what is
-    left to know about the case."""
+def at_level(cond: Condition, level: int, settings: Settings, path: str = LEVEL_PATH) -> Partial:
+    """``cond`` with its tests of ``path`` (a level: by default the decided one) decided for
+    ``level``: True, False, or what is left to know about the case."""
     if isinstance(cond, FieldTest):
-        if cond.path != LEVEL_PATH:
+        if cond.path != path:
             return cond
         value = (tuple(_setting(v, settings) for v in cond.value) if isinstance(cond.value, tuple | list)
                  else _setting(cond.value, settings))
         return _holds(level, cond.op, value)
     if isinstance(cond, NotOf):
-        inner = at_level(cond.item, level, settings)
+        inner = at_level(cond.item, level, settings, path)
         return (not inner) if isinstance(inner, bool) else NotOf(inner)
     if isinstance(cond, AllOf | AnyOf):
         stop, skip = (False, True) if isinstance(cond, AllOf) else (True, False)
         items: list[Condition] = []
         for item in cond.items:
-            part = at_level(item, level, settings)
+            part = at_level(item, level, settings, path)
             if part is stop:
                 return stop
             if part is skip:
@@ -276,6 +282,7 @@ class RuleView:
     forbidden: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (code, label, legal basis)
     outcome: str = ""
     urgent: bool = False
+    actors: tuple[tuple[str, str], ...] = ()  # (role, who)
 
 
 @dataclass(frozen=True)
@@ -374,6 +381,7 @@ def rule_view(rule: Rule, guide: Guide, lang: str, known: frozenset[str] = froze
         forbidden=tuple((f, guide.catalog.forbidden[f].label.in_lang(lang), guide.catalog.forbidden[f].legal_basis)
                         for f in rule.then.forbidden),
         outcome=_outcome(rule, guide, lang), urgent=bool(URGENT_STEPS & set(rule.then.steps)),
+        actors=tuple((guide.catalog.roles[a.role].in_lang(lang), _actor_who(a, guide, lang)) for a in rule.then.actors),
     )
 
 
@@ -425,8 +433,7 @@ def level_cards(guide: Guide, national: Guide, lang: str) -> list[LevelCard]:
                    for code, title in settings.relay_holder_titles.items())
     cards = []
     for level in range(4):
-        when = tuple(rule_view(r, guide, lang) for r in guide.rules
-                     if r.then.level is not None and not r.then.level.from_current and r.then.level.value == level)
+        when = tuple(rule_view(r, guide, lang) for r in guide.rules if _leads_to(r, level, settings))
         actors: dict[tuple[str, str], ActorView] = {}
         steps: dict[str, StepView] = {}
         routed = False
@@ -458,6 +465,19 @@ def level_cards(guide: Guide, national: Guide, lang: str) -> list[LevelCard]:
             steps=tuple(steps[c] for c in _catalog_order(steps, guide)), routed=routed,
         ))
     return cards
+
+
+def _leads_to(rule: Rule, level: int, settings: Settings) -> bool:
+    """Whether the rule can call for ``level``: a fixed level, or a step up from a current level
+    its conditions allow (staying at the current level leads nowhere new)."""
+    call = rule.then.level
+    if call is None:
+        return False
+    if not call.from_current:
+        return call.value == level
+    return call.add > 0 and any(call.resolve(current) == level
+                                and at_level(rule.when, current, settings, "status.current_level") is not False
+                                for current in range(4))
 
 
 def routing_rows(guide: Guide, lang: str) -> list[tuple[str, tuple[str, ...]]]:

@@ -82,6 +82,7 @@ _TEXTS: dict[str, dict[str, str]] = {
     "do": {"nb": "Gjør", "nn": "Gjer", "en": "Do"},
     "never": {"nb": "Ikke", "nn": "Ikkje", "en": "Do not"},
     "why": {"nb": "Hvorfor", "nn": "Kvifor", "en": "Why"},
+    "who": {"nb": "Hvem", "nn": "Kven", "en": "Who"},
     "also": {"nb": "Dessuten", "nn": "Dessutan", "en": "Also"},
     "levels_heading": {"nb": "De fire nivåene", "nn": "Dei fire nivåa", "en": "The four levels"},
     "levels_intro": {
@@ -214,6 +215,7 @@ _TEXTS: dict[str, dict[str, str]] = {
     "and": {"nb": "og", "nn": "og", "en": "and"},
     "or": {"nb": "eller", "nn": "eller", "en": "or"},
     "not": {"nb": "ikke", "nn": "ikkje", "en": "not"},
+    "unless": {"nb": "unntatt når", "nn": "unnateke når", "en": "unless"},
     "always": {"nb": "alltid", "nn": "alltid", "en": "always"},
     "any_signal": {"nb": "et hvilket som helst tegn", "nn": "eit kva som helst teikn", "en": "any sign"},
     "any_strength": {"nb": "uansett styrke", "nn": "same kor sterkt", "en": "any strength"},
@@ -355,6 +357,7 @@ _TEXTS: dict[str, dict[str, str]] = {
                           "en": "Complex, long-term needs"},
     "reset": {"nb": "Nullstill", "nn": "Nullstill", "en": "Reset"},
     "answer": {"nb": "Svaret", "nn": "Svaret", "en": "The answer"},
+    "to_answer": {"nb": "Gå til svaret", "nn": "Gå til svaret", "en": "Go to the answer"},
     "choose_signal": {"nb": "Velg minst ett tegn for å få et svar.", "nn": "Vel minst eitt teikn for å få eit svar.",
                       "en": "Choose at least one sign to get an answer."},
     "loading": {"nb": "Henter svar …", "nn": "Hentar svar …", "en": "Fetching the answer …"},

@@ -33,6 +33,7 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 
 SIGNAL_GROUPS = ("child", "family", "serious", "complex_needs", "pregnancy")
 
 _page_cache: dict[tuple[str, str, str], GuidePage] = {}
+_dates: dict[tuple[str, str], str] = {}
 _cache_lock = threading.Lock()
 
 
@@ -79,14 +80,23 @@ def _guide_page(guide: Guide, lang: str) -> GuidePage:
 
 
 def _changed_on(guide: Guide) -> str:
-    """The date the guide's rule files (and, for a municipality, the national ones) last changed."""
+    """The date the guide's rule files (and, for a municipality, the national ones) last changed;
+    looked up once per guide version."""
+    key = (guide.id, guide.digest)
+    with _cache_lock:
+        known = _dates.get(key)
+    if known is not None:
+        return known
     root = store_of(current_app).root
     national = _national(guide)
     paths = [root / guide.id / name for name in guide.files]
     if guide.extends:
         paths += [root / national.id / name for name in national.files]
     times = [p.stat().st_mtime for p in paths if Path(p).is_file()]
-    return date.fromtimestamp(max(times)).isoformat() if times else ""
+    found = date.fromtimestamp(max(times)).isoformat() if times else ""
+    with _cache_lock:
+        _dates[key] = found
+    return found
 
 
 @pages.get("/")

@@ -10,6 +10,7 @@ import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from flask.testing import FlaskClient
@@ -28,8 +29,9 @@ EXTERNAL = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
 class Resources(HTMLParser):
     """Every URL an HTML page loads or links to, by (tag, attribute)."""
 
-    LOADS = {("link", "href"), ("script", "src"), ("img", "src"), ("iframe", "src"), ("source", "src"),
-             ("video", "src"), ("audio", "src"), ("object", "data"), ("embed", "src"), ("form", "action")}
+    LOADS: ClassVar[set[tuple[str, str]]] = {
+        ("link", "href"), ("script", "src"), ("img", "src"), ("iframe", "src"), ("source", "src"), ("video", "src"),
+        ("audio", "src"), ("object", "data"), ("embed", "src"), ("form", "action")}
 
     def __init__(self) -> None:
         super().__init__()
@@ -221,7 +223,8 @@ def test_other_tests_are_left_for_the_case(guide: Guide) -> None:
 
 
 @pytest.mark.parametrize(("rule_id", "lang", "words"), [
-    ("national.bypass.abuse_by_caregiver_report", "en", "violence by a caregiver or sexual abuse (reason to believe), under 18"),
+    ("national.bypass.abuse_by_caregiver_report", "en",
+     "violence by a caregiver or sexual abuse (reason to believe), under 18"),
     ("national.bypass.acute_danger", "nb", "akutt fare (uansett styrke)"),
     ("national.levels.new_concern", "nn", "eit kva som helst teikn (uro eller sterkare)"),
 ])
