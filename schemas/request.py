@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 from marshmallow.experimental.context import Context
 
 from rules.case import Case
@@ -46,8 +46,9 @@ class Enum(_Documented):
     def __init__(self, choices: Iterable[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.choices = tuple(choices)
-        self._meta.setdefault("enum", list(self.choices))
-        self._meta.setdefault("type", "string")
+        nullable = bool(kwargs.get("allow_none"))
+        self._meta.setdefault("enum", [*self.choices, None] if nullable else list(self.choices))
+        self._meta.setdefault("type", ["string", "null"] if nullable else "string")
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str) or value not in self.choices:
@@ -108,7 +109,8 @@ class SignalField(_Documented):
             {"type": "string", "description": "a signal code; strength concern"},
             {"type": "object", "additionalProperties": False, "required": ["code"],
              "properties": {"code": {"type": "string"},
-                            "strength": {"type": "string", "enum": list(STRENGTHS), "default": "concern"}}},
+                            "strength": {"type": ["string", "null"], "enum": [*STRENGTHS, None],
+                                         "default": "concern"}}},
         ]
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> tuple[str, str]:
@@ -168,6 +170,9 @@ class StatusSchema(StrictSchema):
     complex_long_term_needs = Bool(allow_none=True, load_default=None)
 
 
+MAX_SERVICES = 100
+
+
 class DecisionRequestSchema(StrictSchema):
     subject = fields.Nested(SubjectSchema, required=True)
     reporter = fields.Nested(ReporterSchema, required=True)
@@ -176,6 +181,24 @@ class DecisionRequestSchema(StrictSchema):
     family = fields.Nested(FamilySchema, allow_none=True, load_default=None)
     consent = fields.Nested(ConsentSchema, allow_none=True, load_default=None)
     status = fields.Nested(StatusSchema, allow_none=True, load_default=None)
+
+    @pre_load
+    def _bounded(self, data: Any, **kwargs: Any) -> Any:
+        """Lists far over their limit are refused before their items are looked at: validating
+        50,000 misspelt codes one by one would cost seconds and answer with megabytes."""
+        if not isinstance(data, dict):
+            return data
+        errors: dict[str, Any] = {}
+        signals = data.get("signals")
+        if isinstance(signals, list) and len(signals) > MAX_SIGNALS:
+            errors["signals"] = [Msg("length", min=1, max=MAX_SIGNALS)]
+        status = data.get("status")
+        involved = status.get("services_involved") if isinstance(status, dict) else None
+        if isinstance(involved, list) and len(involved) > MAX_SERVICES:
+            errors["status"] = {"services_involved": [Msg("length", min=0, max=MAX_SERVICES)]}
+        if errors:
+            raise ValidationError(errors)
+        return data
 
     @validates_schema(skip_on_field_errors=False, pass_original=True)
     def _coherent(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:

@@ -50,7 +50,7 @@ _batch_schema = BatchRequestSchema()
 def _guide(municipality: str) -> Guide:
     guide = store_of(current_app).get(municipality)
     if guide is None:
-        raise ApiError(404, "unknown_municipality", id=municipality)
+        raise ApiError(404, "unknown_municipality", id=redact(municipality))
     return guide
 
 
@@ -133,6 +133,12 @@ def post_batch(municipality: str) -> Any:
     guide = _guide(municipality)
     body = read_json(request)
     _check_lang()
+    if isinstance(body, dict):
+        outside = [path for path in identity_numbers({k: v for k, v in body.items() if k != "cases"})]
+        if outside:
+            raise ApiError(422, "invalid_request", details=[
+                {"field": redact(field_path(path)), "message": Msg("identity_number"), "suggestions": []}
+                for path in outside])
     if not isinstance(body, dict):
         raise ApiError(422, "invalid_request", details=details_from({"_schema": ["Invalid input type."]}))
     try:

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from schemas.privacy import redact
 from service.access import parse_hashes
 from service.http import ApiError, current_language, negotiate_language
 from service.observe import configure_logging
@@ -81,12 +82,12 @@ def _install_error_handlers(app: Flask) -> None:
         if isinstance(exc, MethodNotAllowed):
             unknown = _unknown_municipality_in_path(app)
             if unknown:  # 404 comes before 405 (contract §3)
-                return _api_error(ApiError(404, "unknown_municipality", id=unknown))
+                return _api_error(ApiError(404, "unknown_municipality", id=redact(unknown)))
             allow = ", ".join(sorted(exc.valid_methods or ()))
             return _api_error(ApiError(405, "method_not_allowed", headers={"Allow": allow},
                                        method=request.method, allow=allow))
         if exc.code == 404:
-            return _api_error(ApiError(404, "not_found", path=request.path))
+            return _api_error(ApiError(404, "not_found", path=redact(request.path)))
         if exc.code == 413:
             from service.http import MAX_BODY
             return _api_error(ApiError(413, "payload_too_large", limit=MAX_BODY))

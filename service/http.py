@@ -14,6 +14,7 @@ from flask import Request, g
 from rules.model import DEFAULT_LANGUAGE, LANGUAGES
 from schemas.i18n import localise, render
 from schemas.messages import field_path, flatten
+from schemas.privacy import redact
 
 MAX_BODY = 1024 * 1024  # 1 MiB
 _LANG_ALIASES = {"nb": "nb", "no": "nb", "nob": "nb", "nn": "nn", "nno": "nn", "en": "en", "eng": "en"}
@@ -108,7 +109,9 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise ApiError(400, "malformed_json", reason=render_reason("reason_duplicate_key", key=key))
+            if _has_lone_surrogate(key):
+                raise ApiError(400, "malformed_json", reason=render_reason("reason_surrogate"))
+            raise ApiError(400, "malformed_json", reason=render_reason("reason_duplicate_key", key=redact(key)))
         out[key] = value
     return out
 
@@ -124,7 +127,7 @@ def _no_constants(value: str) -> Any:
 def read_json(req: Request, limit: int = MAX_BODY) -> Any:
     """The request's JSON body, or ApiError 415 / 413 / 400 in the contract's order."""
     if not _media_type_ok(req.headers.get("Content-Type")):
-        raise ApiError(415, "unsupported_media_type", got=req.headers.get("Content-Type") or "-")
+        raise ApiError(415, "unsupported_media_type", got=redact(req.headers.get("Content-Type") or "-"))
     if req.content_length is not None and req.content_length > limit:
         raise ApiError(413, "payload_too_large", limit=limit)
     raw = req.stream.read(limit + 1)
@@ -137,7 +140,7 @@ def read_json(req: Request, limit: int = MAX_BODY) -> Any:
     if not text.strip():
         raise ApiError(400, "malformed_json", reason=render_reason("reason_empty"))
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
         reason = render_reason("reason_syntax", line=exc.lineno, column=exc.colno)
         raise ApiError(400, "malformed_json", reason=reason) from None
@@ -145,3 +148,24 @@ def read_json(req: Request, limit: int = MAX_BODY) -> Any:
         raise ApiError(400, "malformed_json", reason=render_reason("reason_number")) from None
     except RecursionError:
         raise ApiError(400, "malformed_json", reason=render_reason("reason_nesting")) from None
+    if "\\u" in text and _has_lone_surrogate(value):  # only a \uD800-style escape can make one
+        raise ApiError(400, "malformed_json", reason=render_reason("reason_surrogate"))
+    return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """A string that is not valid Unicode (a lone UTF-16 surrogate from a \\u escape)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False

@@ -95,4 +95,11 @@ def build_spec() -> dict[str, Any]:
     spec.path("/readyz", operations={"get": {"summary": "Every guide is compiled", "operationId": "readyz",
                                              "responses": {"200": {"description": "ready"},
                                                            "503": {"description": "not every guide loaded"}}}})
-    return spec.to_dict()
+    document = spec.to_dict()
+    # A batch's cases are validated one by one, so that one bad case does not fail the others
+    # (contract §3): at the batch level any value is accepted as a case, and the document says so.
+    batch = document["components"]["schemas"]["BatchRequest"]["properties"]["cases"]
+    batch["items"] = {"description": "a DecisionRequest (#/components/schemas/DecisionRequest); each case is "
+                                     "validated on its own and an invalid one is answered with an error at its "
+                                     "index instead of failing the batch"}
+    return document
