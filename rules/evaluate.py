@@ -15,7 +15,7 @@ from typing import Any
 from rules.case import Case, case_fact
 from rules.decision import Decision
 from rules.errors import CaseError, EngineError
-from rules.fields import PHASE_ATTR
+from rules.fields import NO_PARTY, PHASE_ATTR
 from rules.model import LANGUAGES, URGENT_STEPS, Guide, Rule
 from rules.resolve import decide_level, first_hits, ladder_level, resolve
 
@@ -67,7 +67,7 @@ def evaluate(guide: Guide, case: Case, lang: str = "nb", trace: Trace | None = N
             "d_ladder": ladder,
             "d_urgent": int(any(URGENT_STEPS & set(r.then.steps) for r in phase1)),
             "d_susp": int(any("parents_suspected" in r.then.sets for r in phase1)),
-            "c_from": required_from or "none",
+            "c_from": required_from or NO_PARTY,
             "c_ans": case.consent_answer(required_from),
         })
         phase2 = first_hits(_fired(guide, session.assert_fact(fact)))

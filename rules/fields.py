@@ -22,6 +22,7 @@ from rules.model import (
 
 NO_LEVEL = -1  # the fact's value when the request gives no current level
 NOT_EVALUATED = "not_evaluated"  # ... and when it gives no measures_effective
+NO_PARTY = "none"  # consent.required_from when no consent rule said whose consent is needed
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ FIELDS: dict[str, FieldSpec] = {
                   help="phase-1 rules gave an urgent notification step"),
         FieldSpec("decision.parents_suspected", "d_susp", "bool", 2,
                   help="a rule set parents_suspected (contract §4 rules 3 and 4)"),
-        FieldSpec("consent.required_from", "c_from", "enum", 2, CONSENT_PARTIES),
+        FieldSpec("consent.required_from", "c_from", "enum", 2, CONSENT_PARTIES, absent=NO_PARTY),
         FieldSpec("consent.answer", "c_ans", "enum", 2, CONSENT_ANSWERS,
                   help="the answer of whoever consent is required from"),
         FieldSpec("decision.level", "d_level", "int", 3, minimum=0, maximum=3,

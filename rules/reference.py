@@ -18,6 +18,7 @@ from typing import Any
 
 from rules.case import Case
 from rules.decision import Decision
+from rules.fields import FIELDS
 from rules.model import (
     URGENT_STEPS,
     AllOf,
@@ -79,14 +80,14 @@ def field_holds(test: FieldTest, actual: Any, settings: Settings) -> bool:
         return arg in actual
     if op == "count_at_least":
         return len(actual) >= value(arg)
+    if actual is None and FIELDS[test.path].type == "int":
+        return False  # an absent number (no current level) is not compared: not even "not one of"
     if op == "equals":
         return actual == value(arg)
     if op == "one_of":
         return actual in [value(v) for v in arg]
-    if op == "not_one_of":
+    if op == "not_one_of":  # an absent enum (measures not yet evaluated) is none of the values
         return actual not in [value(v) for v in arg]
-    if actual is None:  # an absent number is neither above, below nor between anything
-        return False
     if op == "at_least":
         return bool(actual >= value(arg))
     if op == "at_most":
