@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= $(or $(BTI_PORT),8080)
 HOST   ?= $(or $(BTI_HOST),127.0.0.1)
 
-.PHONY: setup run test check lint typecheck rules-check clean
+.PHONY: setup run test check lint typecheck rules-check clean bench load soak soak-http
 
 setup: $(STAMP)
 
@@ -36,3 +36,25 @@ rules-check: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+
+# Benchmarks (docs/performance.md); each merges its figures into load/results/bench.json.
+SOAK_SECONDS ?= 600
+LOCUST := $(BIN)/python -c 'import locust' 2>/dev/null || $(BIN)/python -m pip install --quiet 'locust>=2.20,<3'
+
+bench: setup
+	$(BIN)/python -m load.bench_engine
+
+load: setup
+	$(LOCUST)
+	$(BIN)/python -m load.run_load
+	$(BIN)/python -m load.measure_scale
+
+# The long differential run: the engine against the reference evaluator on DIFF_EXAMPLES random
+# cases per guide (about 2-3 minutes per 1000 on this machine; 20000 took 19 minutes).
+DIFF_EXAMPLES ?= 20000
+soak: setup
+	BTI_DIFF_EXAMPLES=$(DIFF_EXAMPLES) $(BIN)/python -m pytest -q -rP tests/test_differential.py -k "not scenario"
+
+soak-http: setup
+	$(LOCUST)
+	$(BIN)/python -m load.soak --seconds $(SOAK_SECONDS)
