@@ -947,3 +947,24 @@ def test_docs_page(client: FlaskClient) -> None:
     assert not re.search(rf"""<link[^>]*\bhref\s*=\s*["']?{external}""", html, re.I)
     assert not re.search(rf"""url\(\s*["']?{external}""", html, re.I)
     assert not re.search(rf"""@import\s+["']?{external}""", html, re.I)
+
+
+def test_hand_built_response_equals_the_schema_dump(registry: Any) -> None:
+    """present() builds the JSON by hand for speed; DecisionSchema defines it (and the OpenAPI
+    document): over every scenario request of every guide, in every language, they agree."""
+    from rules.evaluate import evaluate
+    from rules.scenarios import discover, parse_request
+    from service.api import present, present_with_schema
+    from tests.conftest import MUNICIPALITIES
+
+    compared = 0
+    for scenario in discover(MUNICIPALITIES):
+        if "error" in scenario.expect:
+            continue
+        guide = registry.guides[scenario.guide]
+        for lang in ("nb", "nn", "en"):
+            decision = evaluate(guide, parse_request(guide, scenario.request), lang)
+            by_hand = present(decision)
+            assert by_hand == present_with_schema(decision, by_hand["decision_id"])
+            compared += 1
+    assert compared > 600
