@@ -14,6 +14,7 @@ happens.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import queue
@@ -64,118 +65,163 @@ def _rule_name(message: str) -> str:
     return message[2:message.index('"', 2)]
 
 
-class Session:
-    """One evaluation's states in the engine (one per phase ruleset, all under one sid): assert
-    facts, read which rules fired."""
+class SharedRuleset:
+    """One C ruleset with its pool of sids. Guides whose phase compiles to the same ruleset text
+    share it (357 guides compile to a few dozen distinct phase rulesets; sharing took a worker
+    from 471 to 131 MB, load/prototypes.py memory). Freed when no engine refers to it."""
 
-    def __init__(self, engine: RuleEngine, sid: str) -> None:
+    def __init__(self, key: str, text: str) -> None:
+        with _names_lock:
+            self.name = f"ruleset-{hashlib.sha256(text.encode()).hexdigest()[:12]}#{next(_names)}"
+        try:
+            self.handle: int = _engine.create_ruleset(self.name, text)
+        except Exception as exc:
+            raise EngineError(f"the rule engine could not load the ruleset: {exc}") from exc
+        self.key = key
+        self.refs = 0
+        self._new_sids = distinct_sids()
+        self.issued: list[str] = []
+        self.sids: queue.SimpleQueue[str] = queue.SimpleQueue()
+        for _ in range(SID_POOL_SIZE):
+            self.sids.put(self._next_sid())
+        self.lost_states = 0
+
+    def _next_sid(self) -> str:
+        sid = next(self._new_sids)
+        self.issued.append(sid)
+        return sid
+
+    def take_sid(self, timeout: float) -> str:
+        try:
+            return self.sids.get(timeout=timeout)
+        except queue.Empty:
+            raise EngineError("the rule engine is busy: no free session") from None
+
+    def give_back(self, sid: str, state_deleted: bool, touched: bool) -> None:
+        if touched and not state_deleted:
+            # Deleting a state on which no action started crashes the engine (see the research
+            # notes); leave it, and give the pool a new sid in its place.
+            self.lost_states += 1
+            sid = self._next_sid()
+        self.sids.put(sid)
+
+
+_shared: dict[str, SharedRuleset] = {}
+_shared_lock = threading.Lock()
+
+
+def _acquire(text: str) -> SharedRuleset:
+    with _shared_lock:
+        shared = _shared.get(text)
+        if shared is None:
+            shared = _shared[text] = SharedRuleset(text, text)
+        shared.refs += 1
+        return shared
+
+
+def _release(shared: SharedRuleset) -> None:
+    with _shared_lock:
+        shared.refs -= 1
+        if shared.refs > 0:
+            return
+        del _shared[shared.key]
+    _engine.delete_ruleset(shared.handle)
+
+
+class Session:
+    """One evaluation in the engine: each fact asserted in a fresh state of its phase's ruleset,
+    under a sid no other live state of that ruleset has, deleted as soon as its fired rules are
+    read (states left live made every assert two to five times slower, measured)."""
+
+    def __init__(self, engine: RuleEngine, timeout: float) -> None:
         self._engine = engine
-        self.sid = sid
+        self._timeout = timeout
         self._facts = 0
-        self.touched: set[int] = set()  # phases whose ruleset may hold a state for this sid
-        self.started: set[int] = set()  # ... on which an action started (then deleting it is safe)
 
     def assert_fact(self, fact: Mapping[str, Any]) -> list[str]:
-        """Assert ``fact`` (its ``t`` names the phase) in this session's state of that phase's
-        ruleset; the names of the rules it fired, in the order the engine fired them."""
+        """Assert ``fact`` (its ``t`` names the phase); the names of the rules it fired, in the
+        order the engine fired them (sentinel rules left out)."""
         phase = fact.get("t")
-        handle = self._engine.handles.get(phase)  # type: ignore[arg-type]
-        if handle is None:
+        shared = self._engine.shared.get(phase)  # type: ignore[arg-type]
+        if shared is None:
             raise EngineError(f"the rule engine did not handle the case (no ruleset for phase {phase!r})")
-        self._facts += 1
         names = self._engine.attributes.get(phase)  # type: ignore[arg-type]
+        self._facts += 1
+        sid = shared.take_sid(self._timeout)
         # only the attributes this phase's rules read: less to encode and to match
         body = dict(fact) if names is None else {name: fact[name] for name in names if name in fact}
-        body.update(t=phase, id=f"f{self._facts}", sid=self.sid)
-        self.touched.add(phase)  # type: ignore[arg-type]
+        body.update(t=phase, id=f"f{self._facts}", sid=sid)
+        handle, touched, deleted = shared.handle, True, False
         try:
-            status, state_handle = _engine.assert_fact(handle, json.dumps(body))
-        except Exception as exc:  # the C layer raises plain Exceptions with an error number
-            raise EngineError(f"the rule engine refused a fact: {exc}") from exc
-        if status == _STATUS_NOT_HANDLED:
-            raise EngineError("the rule engine did not handle the case (no rule for its phase)")
-        if status == _STATUS_OBSERVED:
-            raise EngineError("the rule engine saw the same fact twice")
-        fired: list[str] = []
-        sentinel = self._engine.sentinels
-        try:
-            started = _engine.start_action_for_state(handle, state_handle)
+            try:
+                status, state_handle = _engine.assert_fact(handle, json.dumps(body))
+            except Exception as exc:  # the C layer raises plain Exceptions with an error number
+                raise EngineError(f"the rule engine refused a fact: {exc}") from exc
+            if status == _STATUS_NOT_HANDLED:
+                raise EngineError("the rule engine did not handle the case (no rule for its phase)")
+            if status == _STATUS_OBSERVED:
+                raise EngineError("the rule engine saw the same fact twice")
+            fired: list[str] = []
+            sentinels = self._engine.sentinels
+            try:
+                started = _engine.start_action_for_state(handle, state_handle)
+                message = started[1] if started else None
+                while message:
+                    name = _rule_name(message)
+                    if name not in sentinels and name not in fired:
+                        # a rule whose condition has "or" fires once per branch that matches
+                        fired.append(name)
+                    message = _engine.complete_and_start_action(handle, state_handle)
+            except Exception as exc:
+                raise EngineError(f"the rule engine failed while firing rules: {exc}") from exc
             if started:
-                self.started.add(phase)  # type: ignore[arg-type]
-            message = started[1] if started else None
-            while message:
-                name = _rule_name(message)
-                if name not in sentinel and name not in fired:
-                    # a rule whose condition has "or" fires once per branch that matches
-                    fired.append(name)
-                message = _engine.complete_and_start_action(handle, state_handle)
-        except Exception as exc:
-            raise EngineError(f"the rule engine failed while firing rules: {exc}") from exc
-        if phase in self.started:
-            # Each phase's fact stands alone, so its state goes at once: with states left live
-            # in the other phases' rulesets every assert was two to five times slower (measured).
-            _engine.delete_state(handle, self.sid)
-            self.touched.discard(phase)
-            self.started.discard(phase)
-        return fired
+                _engine.delete_state(handle, sid)
+                deleted = True
+            return fired
+        finally:
+            shared.give_back(sid, deleted, touched)
 
 
 class RuleEngine:
     """A compiled guide loaded into the engine — one ruleset per phase, so each assert is
     matched only against the rules of its phase — evaluated in short-lived sessions.
 
-    ``close()`` while sessions run only marks the engine closed; the rulesets are freed when the
-    last session ends (a reload swaps engines under requests in flight)."""
+    ``close()`` while sessions run only marks the engine closed; its rulesets are released when
+    the last session ends (a reload swaps engines under requests in flight)."""
 
     def __init__(self, name: str, rulesets: Mapping[int, Mapping[str, Any]], sentinels: frozenset[str],
                  attributes: Mapping[int, tuple[str, ...]] | None = None) -> None:
-        with _names_lock:
-            self.name = f"{name}#{next(_names)}"  # the engine keeps names; a reload needs a new one
-        self.handles: dict[int, int] = {}
+        self.name = name
+        self.shared: dict[int, SharedRuleset] = {}
         try:
             for phase, ruleset in rulesets.items():
-                self.handles[phase] = _engine.create_ruleset(f"{self.name}.{phase}",
-                                                             json.dumps(ruleset, ensure_ascii=False))
-        except Exception as exc:
-            for handle in self.handles.values():
-                _engine.delete_ruleset(handle)
-            raise EngineError(f"the rule engine could not load the ruleset: {exc}") from exc
+                self.shared[phase] = _acquire(json.dumps(ruleset, ensure_ascii=False, sort_keys=True))
+        except EngineError:
+            for shared in self.shared.values():
+                _release(shared)
+            raise
+        self.handles = {phase: shared.handle for phase, shared in self.shared.items()}
         self.sentinels = sentinels
         # the attributes each phase's rules read (none given: facts are sent whole)
         self.attributes = {phase: tuple(names) for phase, names in (attributes or {}).items()}
-        self._new_sids = distinct_sids()
-        self._sids: queue.SimpleQueue[str] = queue.SimpleQueue()
-        self._issued: list[str] = []
-        for _ in range(SID_POOL_SIZE):
-            self._sids.put(self._next_sid())
         self._lock = threading.Lock()
         self._active = 0
         self._closed = False
         self._freed = False
-        self.lost_states = 0  # states left in the engine because deleting them is unsafe
 
-    def _next_sid(self) -> str:
-        sid = next(self._new_sids)
-        self._issued.append(sid)
-        return sid
+    @property
+    def lost_states(self) -> int:
+        return sum(s.lost_states for s in self.shared.values())
 
     @contextmanager
     def session(self, timeout: float = 10.0) -> Iterator[Session]:
-        """Fresh states under a sid no other live session has; deleted on exit, always."""
+        """An evaluation; each fact it asserts gets a fresh state, deleted at once."""
         with self._lock:
             if self._closed:
                 raise EngineError("the ruleset was unloaded")
             self._active += 1
         try:
-            try:
-                sid = self._sids.get(timeout=timeout)
-            except queue.Empty:
-                raise EngineError("the rule engine is busy: no free session") from None
-            session = Session(self, sid)
-            try:
-                yield session
-            finally:
-                self._release(session)
+            yield Session(self, timeout)
         finally:
             with self._lock:
                 self._active -= 1
@@ -183,37 +229,24 @@ class RuleEngine:
             if free:
                 self._free()
 
-    def _release(self, session: Session) -> None:
-        unsafe = session.touched - session.started
-        try:
-            for phase in session.started:
-                _engine.delete_state(self.handles[phase], session.sid)
-        finally:
-            if unsafe:
-                # Deleting a state on which no action started crashes the engine (see the research
-                # notes); leave it, and give the pool a new sid in its place.
-                self.lost_states += 1
-                self._sids.put(self._next_sid())
-            else:
-                self._sids.put(session.sid)
-
     def live_states(self) -> int:
-        """How many states the engine holds for this guide (0 between evaluations)."""
+        """How many states the engine holds in this guide's rulesets (0 between assertions)."""
         count = 0
-        for handle in self.handles.values():
-            for sid in self._issued:
+        for shared in self.shared.values():
+            for sid in shared.issued:
                 try:
-                    facts = json.loads(_engine.get_facts(handle, sid))
+                    facts = json.loads(_engine.get_facts(shared.handle, sid))
                 except Exception:  # the engine raises when the sid has no state
                     continue
                 count += bool(facts)
         return count
 
     def free_sids(self) -> int:
-        return self._sids.qsize()
+        """Free sids over this guide's rulesets (SID_POOL_SIZE each when nothing runs)."""
+        return sum(s.sids.qsize() for s in self.shared.values())
 
     def close(self) -> None:
-        """Unload the rulesets once no session uses them any more."""
+        """Release the rulesets once no session uses them any more."""
         with self._lock:
             if self._closed:
                 return
@@ -227,5 +260,5 @@ class RuleEngine:
             if self._freed:
                 return
             self._freed = True
-        for handle in self.handles.values():
-            _engine.delete_ruleset(handle)
+        for shared in self.shared.values():
+            _release(shared)

@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ def outcome(decision: Decision) -> tuple[dict[str, Any], tuple[str, ...]]:
 
 def assert_engine_clean(engine: RuleEngine) -> None:
     assert engine.live_states() == 0
-    assert engine._sids.qsize() == SID_POOL_SIZE
+    assert engine.free_sids() == SID_POOL_SIZE * len(engine.shared)
 
 
 @pytest.fixture()
@@ -97,16 +97,17 @@ def test_live_states_sees_a_state_the_engine_holds(guide: Guide) -> None:
 
     from rules import engine as adapter
 
-    handle = guide.engine.handles[1]
-    sid = guide.engine._issued[0]
+    shared = guide.engine.shared[1]
+    sid = shared.take_sid(1.0)
     fact = dict(guide.fact_template, t=1, kind="child", age=10, id="probe", sid=sid)
-    _, state = adapter._engine.assert_fact(handle, json.dumps(fact))
-    adapter._engine.start_action_for_state(handle, state)
+    _, state = adapter._engine.assert_fact(shared.handle, json.dumps(fact))
+    adapter._engine.start_action_for_state(shared.handle, state)
     assert guide.engine.live_states() == 1
-    adapter._engine.delete_state(handle, sid)
+    adapter._engine.delete_state(shared.handle, sid)
+    shared.give_back(sid, state_deleted=True, touched=True)
     with guide.engine.session() as session:
         session.assert_fact(dict(guide.fact_template, t=1, kind="child", age=10))
-        assert guide.engine._sids.qsize() == SID_POOL_SIZE - 1
+        assert guide.engine.free_sids() == SID_POOL_SIZE * 3  # the sid went back with its state
     assert_engine_clean(guide.engine)
 
 
@@ -121,12 +122,23 @@ def test_state_is_deleted_when_the_caller_fails(guide: Guide) -> None:
 
 
 def test_busy_engine_is_an_error_not_a_wait_forever(fresh: Guide) -> None:
-    with ExitStack() as stack:
-        for _ in range(SID_POOL_SIZE):
-            stack.enter_context(fresh.engine.session())
-        with pytest.raises(EngineError, match="busy"), fresh.engine.session(timeout=0.01):
-            pass
+    shared = fresh.engine.shared[1]
+    taken = [shared.take_sid(1.0) for _ in range(SID_POOL_SIZE)]  # every sid in use elsewhere
+    try:
+        with pytest.raises(EngineError, match="busy"), fresh.engine.session(timeout=0.01) as session:
+            session.assert_fact(dict(fresh.fact_template, t=1, kind="child", age=10))
+    finally:
+        for sid in taken:
+            shared.give_back(sid, state_deleted=True, touched=False)
     assert_engine_clean(fresh.engine)
+
+
+def test_guides_with_the_same_compiled_rules_share_one_ruleset(registry: Any) -> None:
+    """Tromsø changes only settings the national rules do not compare with: its three phase
+    rulesets are the national ones; Løten adds a phase-3 rule: its phase 3 is its own."""
+    national, tromso, loten = (registry.guides[g].engine for g in ("national", "tromso", "loten"))
+    assert [tromso.shared[p] is national.shared[p] for p in (1, 2, 3)] == [True, True, True]
+    assert [loten.shared[p] is national.shared[p] for p in (1, 2, 3)] == [True, True, False]
 
 
 def test_unhandled_fact_gives_its_sid_back(fresh: Guide) -> None:
