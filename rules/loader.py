@@ -352,7 +352,7 @@ def start_guide(guide: Guide) -> Guide:
     compiled = compile_rules(guide.rules, guide.catalog, guide.settings)
     sentinels = frozenset(name for name in compiled.ruleset if name.startswith(SENTINEL_PREFIX))
     engine = RuleEngine(f"{guide.id}-{guide.digest[7:19]}", compiled.rulesets, sentinels, compiled.attributes)
-    return replace(guide, compiled=compiled, engine=engine, fact_template=fact_template(guide.catalog))
+    return replace(guide, compiled=compiled, engine=engine, fact_template=fact_template(guide.catalog), memo={})
 
 
 @dataclass

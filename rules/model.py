@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 LANGUAGES = ("nb", "nn", "en")
@@ -213,7 +214,7 @@ class Rule:
             return "municipal"
         return GROUP_CATEGORY.get(self.group, "ladder")
 
-    @property
+    @cached_property
     def explanation_key(self) -> tuple[int, int, int]:
         """Where the rule's entry stands in a decision's explanation (contract §3)."""
         group = LADDER_GROUPS.index(self.group) if self.group in LADDER_GROUPS else len(LADDER_GROUPS)
@@ -262,6 +263,9 @@ class Guide:
     compiled: Any = field(default=None, compare=False, repr=False)  # rules.compiler.CompiledGuide
     engine: Any = field(default=None, compare=False, repr=False)  # rules.engine.RuleEngine
     fact_template: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # outputs that depend only on the guide (a step's text and legal basis per reporter and
+    # language): made once, then reused by every decision
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def level_name(self, level: int, lang: str) -> str:
         return self.level_names[level].in_lang(lang)

@@ -102,6 +102,13 @@ def matched_signals(rule: Rule, case: Case) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def _explanation_key(rule: Rule) -> tuple[int, int, int]:
+    return rule.explanation_key
+
+
+_EXPLANATION_KEY = _explanation_key
+
+
 def resolve(guide: Guide, case: Case, fired: Sequence[Rule], levels: Levels, required_from: str | None,
             lang: str) -> Decision:
     catalog, settings = guide.catalog, guide.settings
@@ -110,20 +117,27 @@ def resolve(guide: Guide, case: Case, fired: Sequence[Rule], levels: Levels, req
     reporter = catalog.services.get(case.reporter)
     by_reporter_keys = [case.reporter, *(["health"] if reporter and reporter.health else [])]
 
+    memo = guide.memo  # a step's output depends only on the guide, the reporter and the language
+
     def step_out(code: str) -> StepOut:
-        info = catalog.steps[code]
-        basis = list(info.legal_basis)
-        for key in by_reporter_keys:
-            basis.extend(b for b in info.legal_basis_by_reporter.get(key, ()) if b not in basis)
-        due = 0 if info.due == "today" else (settings.value(info.due_setting) if info.due_setting else None)
-        return StepOut(code, info.kind, info.label.in_lang(lang), info.text.in_lang(lang), tuple(basis), due)
+        key = ("step", code, case.reporter, lang)
+        found = memo.get(key)
+        if found is None:
+            info = catalog.steps[code]
+            basis = list(info.legal_basis)
+            for name in by_reporter_keys:
+                basis.extend(b for b in info.legal_basis_by_reporter.get(name, ()) if b not in basis)
+            due = 0 if info.due == "today" else (settings.value(info.due_setting) if info.due_setting else None)
+            found = memo[key] = StepOut(code, info.kind, info.label.in_lang(lang), info.text.in_lang(lang),
+                                        tuple(basis), due)
+        return found
 
     def actor_out(service: str, role: str) -> ActorOut:
         title = settings.relay_holder_titles.get(service) if role == "relay_holder" else None
         label = title or catalog.services[service].label
         return ActorOut(service, role, label.in_lang(lang))
 
-    explained = sorted(fired, key=lambda r: r.explanation_key)
+    explained = sorted(fired, key=_EXPLANATION_KEY)
     answer = case.consent_answer(required_from)
     return Decision(
         municipality=guide.id, version=guide.version, digest=guide.digest, lang=lang,
