@@ -328,7 +328,8 @@ def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = 
         raise RuleFileError(problems)
     guide = Guide(id=head["id"], name=head["name"], version=head["version"], digest=_digest(files),
                   settings=settings, catalog=catalog, rules=tuple(rules), level_names=level_names,
-                  files=tuple(name for name, _ in sorted(files)), extends=head.get("extends"))
+                  files=tuple(name for name, _ in sorted(files)), extends=head.get("extends"),
+                  date=head["date"].isoformat() if head.get("date") else None)
     return start_guide(guide)
 
 

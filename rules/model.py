@@ -259,6 +259,7 @@ class Guide:
     level_names: Mapping[int, Text]
     files: tuple[str, ...] = ()
     extends: str | None = None
+    date: str | None = None  # when this version was adopted (guide.yaml `date:`), ISO
     # Set by the loader once the rules are compiled and loaded into the engine:
     compiled: Any = field(default=None, compare=False, repr=False)  # rules.compiler.CompiledGuide
     engine: Any = field(default=None, compare=False, repr=False)  # rules.engine.RuleEngine

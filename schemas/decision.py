@@ -107,6 +107,7 @@ class LabelledSchema(Schema):
 
 class MunicipalitySchema(MunicipalitySummarySchema):
     extends = fields.String(allow_none=True)
+    date = fields.String(allow_none=True, metadata={"description": "when this version was adopted"})
     languages = fields.List(fields.String())
     settings = fields.Dict()
     levels = fields.List(fields.Nested(LabelledSchema))

@@ -415,6 +415,7 @@ class GuideFileSchema(StrictSchema):
     id = fields.String(required=True, validate=validate.Regexp(NAME, error=NAME_HINT))
     name = TextField(required=True)
     version = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    date = fields.Date(metadata={"description": "when this version was adopted (YYYY-MM-DD)"})
     extends = fields.String(allow_none=True)
     settings = fields.Nested(SettingsSchema, load_default=dict)
     level_names = fields.Dict(keys=fields.Integer(strict=True, validate=validate.Range(0, 3)), values=TextField())

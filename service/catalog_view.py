@@ -38,6 +38,7 @@ def municipality_body(guide: Guide, lang: str) -> dict[str, Any]:
         "version": guide.version,
         "digest": guide.digest,
         "extends": guide.extends,
+        "date": guide.date,
         "languages": list(guide.settings.languages),
         "settings": settings,
         "levels": [{"code": str(n), "label": guide.level_name(n, lang)} for n in range(4)],

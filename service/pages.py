@@ -80,8 +80,10 @@ def _guide_page(guide: Guide, lang: str) -> GuidePage:
 
 
 def _changed_on(guide: Guide) -> str:
-    """The date the guide's rule files (and, for a municipality, the national ones) last changed;
-    looked up once per guide version."""
+    """The guide's date (guide.yaml `date:`), else the date its rule files (and, for a
+    municipality, the national ones) last changed, looked up once per guide version."""
+    if guide.date:
+        return guide.date  # the date the guide itself gives
     key = (guide.id, guide.digest)
     with _cache_lock:
         known = _dates.get(key)
