@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from rules.fields import (
@@ -33,7 +33,6 @@ class Case:
     measures_effective: str | None = None
     services_involved: tuple[str, ...] = ()
     complex_long_term_needs: bool = False
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def consent_answer(self, required_from: str | None) -> str:
         return self.consent_subject if required_from == "subject" else self.consent_parents

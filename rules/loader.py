@@ -41,7 +41,6 @@ from rules.model import (
     SignalInfo,
     SignalTest,
     StepInfo,
-    Text,
 )
 from rules.yamlsource import Document, format_path, read_yaml
 from schemas.messages import closest, flatten
@@ -381,6 +380,3 @@ def load_registry(root: Path) -> Registry:
             registry.errors[folder.name] = exc
     return registry
 
-
-def label_of(text: Text | None, lang: str) -> str:
-    return text.in_lang(lang) if text else ""
