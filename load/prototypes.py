@@ -4,6 +4,9 @@ process and one run (A/B in alternating blocks, so the shared machine's noise hi
 Nothing here is used by the service: each prototype is a drop-in replacement for one function,
 applied by monkeypatching for the measurement only, and checked to give the same output as the
 function it replaces over the benchmark mix. docs/performance.md says what each would change.
+Adopted since (so their A/B now compares the code with itself): the direct dump
+(service.api.present), the shared rulesets (rules.engine.SharedRuleset) and libyaml parsing.
+Not adopted: the fast parse in front of the schema (a second validator to keep equal to it).
 
     python -m load.prototypes decision [--seconds 20]   # validate / evaluate / dump
     python -m load.prototypes startup  [--count 357]    # load_registry of 357 guides
