@@ -151,8 +151,9 @@ def playground(municipality: str) -> str | tuple[str, int]:
                  "pregnant": [settings.pregnant_age_min, settings.pregnant_age_max]},
     }
     default_age = min(max(9, settings.child_age_min), settings.child_age_max)
-    # "</" cannot end the script element early once escaped
-    data_json = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    # with every "<" written as \u003c (still the same JSON) nothing in it can end or alter the
+    # script element, whatever a guide's texts hold
+    data_json = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
     return render_template("pages/try.html", **_frame(
         guide=guide, name=guide.name.in_lang(lang), services=services, signal_groups=groups,
         strengths=strengths, levels=[guide.level_name(n, lang) for n in range(4)],
