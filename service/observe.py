@@ -60,8 +60,13 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         entry.update(getattr(record, "fields", {}))
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info).splitlines()[-1]
+        if record.exc_info and record.exc_info[1] is not None:
+            # the type and where it was raised, never the message: a message can quote a request
+            exc, tb = record.exc_info[1], record.exc_info[2]
+            while tb is not None and tb.tb_next is not None:
+                tb = tb.tb_next
+            where = f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}" if tb else ""
+            entry["error"] = f"{type(exc).__name__} at {where}"
         return json.dumps(entry, ensure_ascii=False)
 
 

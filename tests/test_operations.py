@@ -269,3 +269,21 @@ def test_an_engine_failure_is_an_error_response_and_a_log_line(client: FlaskClie
     assert response.get_json()["error"]["code"] == "internal_error"
     assert "level" not in response.get_json()
     assert any(getattr(r, "fields", {}).get("event") == "engine_error" for r in caplog.records)
+
+
+def test_an_unexpected_error_logs_no_request_content(app: Any, monkeypatch: pytest.MonkeyPatch,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    from service import api
+    from service.observe import JsonFormatter
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError(MARKER)  # an exception whose message quotes something from the request
+
+    monkeypatch.setattr(api, "evaluate", broken)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    with app.test_client() as c:
+        response = c.post("/v1/municipalities/national/decisions", json=CASE)
+    assert response.status_code == 500 and response.get_json()["error"]["code"] == "internal_error"
+    lines = [JsonFormatter().format(r) for r in caplog.records]
+    assert any('"error": "KeyError at' in line for line in lines)
+    assert not [line for line in lines if MARKER in line]
