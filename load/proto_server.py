@@ -44,11 +44,11 @@ def _post_fork(server: Any, worker: Any) -> None:
 
 
 def apply_fastpath() -> None:
-    """Patch service.api (before the workers fork) with the decision-path prototypes."""
+    """Patch service.api (before the workers fork) with the fast parse prototype."""
     from marshmallow.experimental.context import Context
 
     import service.api
-    from load.prototypes import parse_direct, present_direct
+    from load.prototypes import parse_direct
 
     schema = service.api._request_schema
 
@@ -58,7 +58,6 @@ def apply_fastpath() -> None:
             return case if case is not None else schema.load(body)
 
     service.api._request_schema = FastRequestSchema()  # type: ignore[assignment]
-    service.api.present = present_direct
 
 
 def main(argv: list[str] | None = None) -> int:

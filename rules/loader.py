@@ -202,7 +202,9 @@ def _phase_problems(rule: Rule, doc: Document, index: int) -> list[Problem]:
 
 
 def load_rule_file(path: Path, guide_id: str, catalog: Catalog, start: int,
-                   root: Path | None = None) -> tuple[list[Rule], list[Problem]]:
+                   root: Path | None = None) -> tuple[list[Rule], list[Problem], Document]:
+    """The valid rules of one file (each rule's ``order`` is ``start`` + its index in the file),
+    the problems found, and the parsed document (for later checks that need its lines)."""
     doc = read_yaml(path, _display(path, root))
     problems: list[Problem] = []
     context = {"catalog": catalog}
@@ -242,7 +244,7 @@ def load_rule_file(path: Path, guide_id: str, catalog: Catalog, start: int,
         problems.append(Problem(doc.file, doc.line_of(("hit",)), "hit",
                                 "with hit: first every rule of the group must test the same kind of facts "
                                 "(all request-only, or all using decision.*)"))
-    return rules, problems
+    return rules, problems, doc
 
 
 # --- guides --------------------------------------------------------------------------------
@@ -308,16 +310,16 @@ def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = 
 
     rules = list(inherited)
     for path in sorted((folder / RULES_DIR).glob("*.yaml")):
+        start = len(rules)
         try:
-            loaded, found = load_rule_file(path, head["id"], catalog, len(rules), root)
+            loaded, found, doc = load_rule_file(path, head["id"], catalog, start, root)
         except RuleFileError as exc:
             problems.extend(exc.problems)
             continue
         problems.extend(found)
         if baseline is not None:
-            doc = read_yaml(path, _display(path, root))
-            for index, rule in enumerate(loaded):
-                problems.extend(weakening_problems(rule, index, doc, inherited, catalog))
+            for rule in loaded:  # the rule's index in its file, also when an earlier rule was invalid
+                problems.extend(weakening_problems(rule, rule.order - start, doc, inherited, catalog))
         rules.extend(loaded)
         files.append((f"{RULES_DIR}/{path.name}", path.read_bytes()))
     if not rules:

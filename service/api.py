@@ -17,7 +17,7 @@ from rules.decision import Decision
 from rules.errors import CaseError, EngineError
 from rules.evaluate import evaluate
 from rules.model import Guide
-from schemas.decision import DecisionSchema, MunicipalityListSchema, MunicipalitySchema
+from schemas.decision import MunicipalityListSchema, MunicipalitySchema
 from schemas.i18n import Msg
 from schemas.messages import field_path
 from schemas.privacy import identity_numbers, redact
@@ -42,7 +42,6 @@ def _access() -> None:
         require(request, keys, admin)
     elif request.endpoint in ADMIN_ENDPOINTS:
         require(request, admin, keys)
-_decision_schema = DecisionSchema()
 _request_schema = DecisionRequestSchema()
 _batch_schema = BatchRequestSchema()
 
@@ -88,17 +87,6 @@ def present(decision: Decision) -> dict[str, Any]:
         "explanation": [{"rule": e.rule, "title": e.title, "because": e.because, "signals": list(e.signals)}
                         for e in decision.explanation],
     }
-
-
-def present_with_schema(decision: Decision, decision_id: str) -> dict[str, Any]:
-    """The same object dumped by DecisionSchema (what :func:`present` must equal)."""
-    return _decision_schema.dump({
-        "decision_id": decision_id, "municipality": decision.municipality,
-        "ruleset": {"version": decision.version, "digest": decision.digest}, "lang": decision.lang,
-        "level": decision.level, "level_name": decision.level_name, "urgent": decision.urgent,
-        "actors": decision.actors, "steps": decision.steps, "forbidden": decision.forbidden,
-        "consent": decision.consent, "explanation": decision.explanation,
-    })
 
 
 def decide(guide: Guide, body: Any, lang: str, prefix: str = "") -> dict[str, Any]:
