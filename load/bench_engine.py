@@ -4,7 +4,7 @@ The same mix (scenario requests + generated cases, :mod:`load.mix`) goes through
 
   (a) the full decision path: validate (DecisionRequestSchema in Context) → evaluate (engine +
       resolve) → dump (:func:`service.api.present`), timed per stage, and
-  (b) the plain-Python reference evaluator (:func:`rules.reference.evaluate_reference`) on the
+  (b) the plain-Python reference evaluator (:func:`toolkit.reference.evaluate_reference`) on the
       same parsed cases,
 
 one item after the other (alternating which goes first), so noise from other processes on a
@@ -32,10 +32,10 @@ from load.mix import Item, build_mix
 from load.results import BUNDLED, RESULTS, percentile, update_results
 from rules.evaluate import evaluate
 from rules.loader import load_registry
-from rules.reference import evaluate_reference
-from rules.scenarios import decision_summary
 from schemas.request import DecisionRequestSchema
 from service.api import present
+from toolkit.reference import evaluate_reference
+from toolkit.scenarios import decision_summary
 
 BLOCK_SECONDS = 1.0  # one block of decisions under one garbage-collector setting
 

@@ -52,7 +52,7 @@ def headers() -> dict[str, str]:
 
 def _scenario_bodies() -> dict[str, list[dict[str, Any]]]:
     """The bundled scenario requests that are meant to be accepted, by the guide they belong to."""
-    from rules.scenarios import discover  # the project's own loader (fixtures, extends)
+    from toolkit.scenarios import discover  # the project's own loader (fixtures, extends)
 
     out: dict[str, list[dict[str, Any]]] = {}
     for scenario in discover(SCENARIOS):

@@ -1,5 +1,5 @@
 """The decisions the benchmarks replay: every scenario request that a guide accepts, plus a
-systematic sample of generated cases (:func:`rules.diff.sample_cases`) turned back into request
+systematic sample of generated cases (:func:`toolkit.diff.sample_cases`) turned back into request
 bodies. Each item is validated once here, so the timed loops see only valid requests."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from typing import Any
 from marshmallow import ValidationError
 
 from rules.case import Case
-from rules.diff import sample_cases
 from rules.errors import CaseError
 from rules.evaluate import check_case
 from rules.model import STRENGTHS, Guide
-from rules.scenarios import discover, parse_request
+from toolkit.diff import sample_cases
+from toolkit.scenarios import discover, parse_request
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ def _check(items: list[Item]) -> dict[str, int]:
         differ["parse_direct_fallbacks"] += fast is None
         differ["parse_direct"] += fast is not None and fast != item.case
     # requests the schema refuses must not pass the fast path: every scenario 422 case, and mutations
-    from rules.scenarios import discover
+    from toolkit.scenarios import discover
 
     guides = {i.guide.id: i.guide for i in items}
     for scenario in discover(BUNDLED):
@@ -164,7 +164,7 @@ def _paths(schema: DecisionRequestSchema) -> dict[str, Path_fn]:
         return rules.evaluate.evaluate(item.guide, item.case, item.lang)
 
     def reference(item: Item) -> Any:
-        from rules.reference import evaluate_reference
+        from toolkit.reference import evaluate_reference
 
         return evaluate_reference(item.guide, item.case, item.lang)
 

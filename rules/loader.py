@@ -22,7 +22,9 @@ from rules.compiler import SENTINEL_PREFIX, compile_rules
 from rules.engine import RuleEngine
 from rules.errors import Problem, RuleFileError
 from rules.fields import FIELDS
+from rules.grammar import CatalogFileSchema, GuideFileSchema, RuleFileHeadSchema, RuleFileSchema, RuleSchema
 from rules.inherit import inherited_rules, municipal_catalog, settings_problems, weakening_problems
+from rules.messages import closest, flatten
 from rules.model import (
     URGENT_STEPS,
     ActorRef,
@@ -43,8 +45,6 @@ from rules.model import (
     StepInfo,
 )
 from rules.yamlsource import Document, format_path, read_yaml
-from schemas.messages import closest, flatten
-from schemas.rulefile import CatalogFileSchema, GuideFileSchema, RuleFileHeadSchema, RuleFileSchema, RuleSchema
 
 NATIONAL = "national"
 CATALOG_FILE = "catalog.yaml"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.messages import Suggesting
+from rules.messages import Suggesting
 
 MESSAGES: dict[str, dict[str, str]] = {
     # envelope messages (error.message)

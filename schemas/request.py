@@ -13,6 +13,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_l
 from marshmallow.experimental.context import Context
 
 from rules.case import Case
+from rules.messages import closest
 from rules.model import (
     CONSENT_ANSWERS,
     MEASURES,
@@ -23,7 +24,6 @@ from rules.model import (
     Guide,
 )
 from schemas.i18n import Msg
-from schemas.messages import closest
 
 MAX_SIGNALS = 50
 

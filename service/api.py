@@ -16,10 +16,10 @@ from marshmallow.experimental.context import Context
 from rules.decision import Decision
 from rules.errors import CaseError, EngineError
 from rules.evaluate import evaluate
+from rules.messages import field_path
 from rules.model import Guide
 from schemas.decision import MunicipalityListSchema, MunicipalitySchema
 from schemas.i18n import Msg
-from schemas.messages import field_path
 from schemas.privacy import identity_numbers, redact
 from schemas.request import BatchRequestSchema, DecisionRequestSchema
 from service.access import require

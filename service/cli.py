@@ -126,7 +126,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _scenarios_for(raw: str) -> tuple[Path, list[Any]]:
     """(root folder of guides, scenarios) for a scenario file, a guide folder or a root."""
-    from rules.scenarios import discover, load_scenarios
+    from toolkit.scenarios import discover, load_scenarios
 
     path = Path(raw).resolve()
     if path.is_file():
@@ -137,11 +137,11 @@ def _scenarios_for(raw: str) -> tuple[Path, list[Any]]:
 
 
 def _test(args: argparse.Namespace) -> int:
-    from rules.coverage import format_coverage, measure
-    from rules.junit import junit_xml
     from rules.loader import load_registry
-    from rules.scenarios import Outcome, ScenarioFileError, describe, run_scenario
-    from service.remote import run_remote
+    from toolkit.coverage import format_coverage, measure
+    from toolkit.junit import junit_xml
+    from toolkit.remote import run_remote
+    from toolkit.scenarios import Outcome, ScenarioFileError, describe, run_scenario
 
     outcomes: list[Outcome] = []
     registries: dict[Path, Any] = {}
@@ -197,8 +197,8 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from rules.diff import diff_guides, format_diff
     from service.versions import load_version
+    from toolkit.diff import diff_guides, format_diff
 
     new_root, new_id = _root_of(Path(args.new)), Path(args.new).resolve().name
     try:
@@ -213,8 +213,8 @@ def _diff(args: argparse.Namespace) -> int:
 
 def _explain(args: argparse.Namespace) -> int:
     from rules.loader import load_registry
-    from rules.report import explain_report
-    from rules.scenarios import parse_request
+    from toolkit.report import explain_report
+    from toolkit.scenarios import parse_request
 
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
     body: Any = json.loads(text)
@@ -227,7 +227,7 @@ def _explain(args: argparse.Namespace) -> int:
     from marshmallow import ValidationError
 
     from rules.evaluate import evaluate
-    from schemas.messages import field_path, flatten
+    from rules.messages import field_path, flatten
 
     try:
         case = parse_request(guide, body)

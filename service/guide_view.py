@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rules.describe import describe_condition
 from rules.model import (
     STRENGTHS,
     URGENT_STEPS,
@@ -28,7 +29,6 @@ from rules.model import (
     SignalTest,
     StepInfo,
 )
-from rules.report import describe_condition
 from service.page_texts import text
 
 REPORTER_REF, INVOLVED_REF = "reporter.service", "status.services_involved"

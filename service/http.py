@@ -11,9 +11,9 @@ from typing import Any
 
 from flask import Request, g
 
+from rules.messages import field_path, flatten
 from rules.model import DEFAULT_LANGUAGE, LANGUAGES
 from schemas.i18n import localise, render
-from schemas.messages import field_path, flatten
 from schemas.privacy import redact
 
 MAX_BODY = 1024 * 1024  # 1 MiB
@@ -78,8 +78,8 @@ def negotiate_language(req: Request) -> tuple[str, list[dict[str, Any]]]:
         value = req.args.get("lang", "")
         if value in LANGUAGES:
             return value, []
+        from rules.messages import closest
         from schemas.i18n import Msg  # local: only needed on this error path
-        from schemas.messages import closest
         return fallback, [{"field": "lang", "message": Msg("lang"), "suggestions": closest(value, LANGUAGES)}]
     return fallback, []
 

@@ -48,6 +48,7 @@ from rules.fields import (
     SERVICE_ATTR_PREFIX,
     SIGNAL_ATTR_PREFIX,
 )
+from rules.grammar import parse_condition
 from rules.model import (
     CONSENT_ANSWERS,
     RESPONSIBILITIES,
@@ -62,7 +63,6 @@ from rules.model import (
     SignalTest,
     Text,
 )
-from schemas.rulefile import parse_condition
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "national_ruleset.json"
 

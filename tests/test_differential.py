@@ -1,5 +1,5 @@
 """Differential test: the engine path (rules.evaluate) and the plain-Python reference evaluator
-(rules.reference) give the same decision, field by field, for random valid requests to every
+(toolkit.reference) give the same decision, field by field, for random valid requests to every
 bundled guide, for every scenario, and for a probe guide whose rules use every operator on every
 field (the bundled guides use only some).
 
@@ -25,9 +25,9 @@ from rules.decision import Decision
 from rules.evaluate import evaluate
 from rules.loader import Registry, load_guide
 from rules.model import CONSENT_ANSWERS, MEASURES, RESPONSIBILITIES, STRENGTHS, SUBJECT_KINDS, Guide
-from rules.reference import evaluate_reference
-from rules.scenarios import Scenario, discover, parse_request
 from tests.conftest import MUNICIPALITIES
+from toolkit.reference import evaluate_reference
+from toolkit.scenarios import Scenario, discover, parse_request
 
 EXAMPLES = int(os.environ.get("BTI_DIFF_EXAMPLES", "300"))
 GUIDES = sorted(p.name for p in MUNICIPALITIES.iterdir() if (p / "guide.yaml").is_file())

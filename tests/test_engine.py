@@ -22,7 +22,7 @@ from rules.errors import CaseError, EngineError
 from rules.evaluate import evaluate
 from rules.loader import load_guide, start_guide
 from rules.model import CONSENT_ANSWERS, LANGUAGES, MEASURES, RESPONSIBILITIES, Guide
-from rules.scenarios import decision_summary
+from toolkit.scenarios import decision_summary
 
 ROOT = Path(__file__).resolve().parent.parent
 NATIONAL = ROOT / "municipalities" / "national"

@@ -953,10 +953,10 @@ def test_hand_built_response_equals_the_schema_dump(registry: Any) -> None:
     """present() builds the JSON by hand for speed; DecisionSchema defines it (and the OpenAPI
     document): over every scenario request of every guide, in every language, they agree."""
     from rules.evaluate import evaluate
-    from rules.scenarios import discover, parse_request
     from schemas.decision import DecisionSchema
     from service.api import present
     from tests.conftest import MUNICIPALITIES
+    from toolkit.scenarios import discover, parse_request
 
     def present_with_schema(decision: Any, decision_id: str) -> dict[str, Any]:
         return DecisionSchema().dump({  # type: ignore[no-any-return]

@@ -16,11 +16,11 @@ from flask.testing import FlaskClient
 
 from rules.engine import Session
 from rules.errors import EngineError
-from rules.scenarios import discover
 from service.access import key_hash
 from service.app import create_app
 from tests.conftest import MUNICIPALITIES
 from tests.servers import bti_serve, get, post
+from toolkit.scenarios import discover
 
 CASE = {"subject": {"kind": "child", "age": 9}, "reporter": {"service": "school"}, "signals": ["school_absence"]}
 MARKER = "zq-marker-7781"

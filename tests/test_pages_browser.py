@@ -22,8 +22,8 @@ import yaml
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from rules.loader import Registry
-from rules.scenarios import load_scenarios, run_scenario
 from service.app import create_app
+from toolkit.scenarios import load_scenarios, run_scenario
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright

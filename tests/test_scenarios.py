@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rules.loader import Registry
-from rules.scenarios import Scenario, describe, discover, run_scenario
 from tests.conftest import MUNICIPALITIES
+from toolkit.scenarios import Scenario, describe, discover, run_scenario
 
 SCENARIOS = list(discover(MUNICIPALITIES))
 

@@ -15,11 +15,11 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from rules.diff import diff_guides, sample_cases
 from rules.evaluate import evaluate
 from rules.loader import load_guide
 from service.cli import main as bti
 from tests.conftest import MUNICIPALITIES
+from toolkit.diff import diff_guides, sample_cases
 
 SUITE = """\
 suite: toolkit

@@ -16,7 +16,7 @@ from rules.case import Case
 from rules.errors import CaseError
 from rules.evaluate import evaluate
 from rules.model import Catalog, Guide, Rule
-from rules.scenarios import decision_summary, discover_in, parse_request
+from toolkit.scenarios import decision_summary, discover_in, parse_request
 
 FIELDS = ("level", "steps", "actors", "forbidden", "consent", "urgent")
 CHILD_AGES = (2, 3, 5, 6, 7, 11, 12, 14, 15, 16, 17, 18, 19, 20, 23, 24, 25)

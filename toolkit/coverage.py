@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from rules.analysis import holds
 from rules.compiler import lower, simplify
+from rules.describe import describe_condition
 from rules.model import AllOf, AnyOf, Condition, Guide, Rule
-from rules.report import describe_condition
-from rules.scenarios import Outcome
+from toolkit.scenarios import Outcome
 
 
 @dataclass

@@ -34,9 +34,9 @@ from rules.case import Case
 from rules.decision import Decision
 from rules.errors import CaseError
 from rules.evaluate import Trace, evaluate
+from rules.messages import field_path, flatten
 from rules.model import Guide
 from rules.yamlsource import read_yaml
-from schemas.messages import field_path, flatten
 from schemas.request import DecisionRequestSchema
 
 EXPECT_KEYS = ("level", "urgent", "steps", "forbidden", "actors", "consent", "level_name", "error")

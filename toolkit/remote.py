@@ -9,7 +9,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from rules.scenarios import Outcome, Scenario, compare_decision, compare_error
+from toolkit.scenarios import Outcome, Scenario, compare_decision, compare_error
 
 
 def summary_from_json(body: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from xml.etree import ElementTree as ET
 
-from rules.scenarios import Outcome, describe
+from toolkit.scenarios import Outcome, describe
 
 
 def junit_xml(outcomes: Iterable[Outcome], name: str = "bti scenarios") -> str:

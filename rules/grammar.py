@@ -15,6 +15,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 from marshmallow.experimental.context import Context
 
 from rules.fields import FIELDS, OPERATORS
+from rules.messages import Suggesting, closest, unknown_code
 from rules.model import (
     CONSENT_PARTIES,
     DERIVED_FLAGS,
@@ -37,7 +38,6 @@ from rules.model import (
     SignalTest,
     Text,
 )
-from schemas.messages import Suggesting, closest, unknown_code
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 NAME_HINT = "use lower-case letters, digits and _ , starting with a letter (e.g. school_absence_level_2)"
