@@ -49,6 +49,7 @@ class CaseError(BTIError):
     """A request that is well-formed but does not fit the guide; ``details`` as (field, message)."""
 
     details: list[tuple[str, str]] = field(default_factory=list)
+    suggestions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by field
 
     def __str__(self) -> str:
         return "; ".join(f"{f}: {m}" for f, m in self.details)

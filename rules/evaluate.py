@@ -17,6 +17,7 @@ from rules.decision import Decision
 from rules.errors import CaseError, EngineError
 from rules.fields import NO_PARTY, PHASE_ATTR
 from rules.model import LANGUAGES, URGENT_STEPS, Guide, Rule
+from rules.pathway_resolve import check_step
 from rules.resolve import decide_level, first_hits, ladder_level, resolve
 
 
@@ -37,8 +38,9 @@ def check_case(guide: Guide, case: Case) -> None:
 
 
 def _fired(guide: Guide, names: list[str]) -> list[Rule]:
+    pathway = guide.compiled.pathway_rules
     try:
-        return [guide.rules[guide.compiled.action_rules[name]] for name in names]
+        return [guide.rules[guide.compiled.action_rules[name]] for name in names if name not in pathway]
     except KeyError as exc:
         raise EngineError(f"the engine fired an unknown rule {exc}") from None
 
@@ -59,14 +61,20 @@ def evaluate(guide: Guide, case: Case, lang: str = "nb", trace: Trace | None = N
     fact: dict[str, Any] = case_fact(case, guide.catalog, guide.fact_template)
     with guide.engine.session() as session:
         fact[PHASE_ATTR] = 1
-        phase1 = first_hits(_fired(guide, session.assert_fact(fact)))
+        names = session.assert_fact(fact)
+        phase1 = first_hits(_fired(guide, names))
+        # the pathway's step and deadline conditions that hold (decided with the phase-1 rules)
+        held = frozenset(guide.compiled.pathway_rules[n] for n in names if n in guide.compiled.pathway_rules)
+        check_step(guide, case, held)
         ladder = ladder_level(phase1, case)
         required_from = next((r.then.consent_from for r in phase1 if r.then.consent_from), None)
+        urgent = any(URGENT_STEPS & set(r.then.steps) for r in phase1)
+        suspected = any("parents_suspected" in r.then.sets for r in phase1)
         fact.update({
             PHASE_ATTR: 2,
             "d_ladder": ladder,
-            "d_urgent": int(any(URGENT_STEPS & set(r.then.steps) for r in phase1)),
-            "d_susp": int(any("parents_suspected" in r.then.sets for r in phase1)),
+            "d_urgent": int(urgent),
+            "d_susp": int(suspected),
             "c_from": required_from or NO_PARTY,
             "c_ans": case.consent_answer(required_from),
         })
@@ -80,4 +88,5 @@ def evaluate(guide: Guide, case: Case, lang: str = "nb", trace: Trace | None = N
         phase2_fact = {k: v for k, v in fact.items() if k != "d_level"}
         trace.facts = [dict(phase1_fact, t=1), dict(phase2_fact, t=2), dict(fact)]
         trace.fired = [phase1, phase2, phase3]
-    return resolve(guide, case, [*phase1, *phase2, *phase3], levels, required_from, lang)
+    return resolve(guide, case, [*phase1, *phase2, *phase3], levels, required_from, lang,
+                   held, paused=urgent or suspected)

@@ -44,6 +44,8 @@ from rules.model import (
     SignalTest,
     StepInfo,
 )
+from rules.pathway import PATHWAY_FILE
+from rules.pathway_loader import coverage_problems, load_pathway
 from rules.yamlsource import Document, format_path, read_yaml
 
 NATIONAL = "national"
@@ -325,12 +327,18 @@ def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = 
     if not rules:
         problems.append(Problem(_display(folder, root), None, "", "the guide has no rules (rules/*.yaml)"))
     problems.extend(_unset_settings(rules, settings))
+    pathway, found, pathway_bytes = load_pathway(folder, head["id"], catalog,
+                                                 baseline.pathway if baseline else None,
+                                                 _display(folder / PATHWAY_FILE, root))
+    if pathway_bytes is not None:
+        files.append((PATHWAY_FILE, pathway_bytes))
+    problems.extend(found or coverage_problems(pathway, head["id"], catalog, settings))
     if problems:
         raise RuleFileError(problems)
     guide = Guide(id=head["id"], name=head["name"], version=head["version"], digest=_digest(files),
                   settings=settings, catalog=catalog, rules=tuple(rules), level_names=level_names,
                   files=tuple(name for name, _ in sorted(files)), extends=head.get("extends"),
-                  date=head["date"].isoformat() if head.get("date") else None)
+                  date=head["date"].isoformat() if head.get("date") else None, pathway=pathway)
     return start_guide(guide)
 
 
@@ -351,7 +359,7 @@ def _unset_settings(rules: Iterable[Rule], settings: Settings) -> list[Problem]:
 
 def start_guide(guide: Guide) -> Guide:
     """Compile the guide and load it into the engine."""
-    compiled = compile_rules(guide.rules, guide.catalog, guide.settings)
+    compiled = compile_rules(guide.rules, guide.catalog, guide.settings, guide.pathway.conditions)
     sentinels = frozenset(name for name in compiled.ruleset if name.startswith(SENTINEL_PREFIX))
     engine = RuleEngine(f"{guide.id}-{guide.digest[7:19]}", compiled.rulesets, sentinels, compiled.attributes)
     return replace(guide, compiled=compiled, engine=engine, fact_template=fact_template(guide.catalog), memo={})

@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rules.pathway import Pathway
 
 LANGUAGES = ("nb", "nn", "en")
 DEFAULT_LANGUAGE = "nb"
@@ -260,6 +263,7 @@ class Guide:
     files: tuple[str, ...] = ()
     extends: str | None = None
     date: str | None = None  # when this version was adopted (guide.yaml `date:`), ISO
+    pathway: Pathway = field(default_factory=lambda: _empty_pathway())  # steps per level, tools, contacts
     # Set by the loader once the rules are compiled and loaded into the engine:
     compiled: Any = field(default=None, compare=False, repr=False)  # rules.compiler.CompiledGuide
     engine: Any = field(default=None, compare=False, repr=False)  # rules.engine.RuleEngine
@@ -270,6 +274,12 @@ class Guide:
 
     def level_name(self, level: int, lang: str) -> str:
         return self.level_names[level].in_lang(lang)
+
+
+def _empty_pathway() -> Pathway:
+    from rules.pathway import Pathway  # rules.pathway builds on this module
+
+    return Pathway()
 
 
 @dataclass(frozen=True)

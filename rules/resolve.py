@@ -8,12 +8,13 @@ each once, with text and legal basis in the response language; actors de-duplica
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 
 from rules.case import Case
 from rules.decision import ActorOut, ConsentOut, Decision, ExplanationOut, ForbiddenOut, StepOut
 from rules.model import ROLES, URGENT_STEPS, Catalog, Guide, Rule, StepInfo
+from rules.pathway_resolve import contact_out, resolve_pathway
 
 REPORTER_REF, INVOLVED_REF = "reporter.service", "status.services_involved"
 
@@ -110,7 +111,9 @@ _EXPLANATION_KEY = _explanation_key
 
 
 def resolve(guide: Guide, case: Case, fired: Sequence[Rule], levels: Levels, required_from: str | None,
-            lang: str) -> Decision:
+            lang: str, held: Set[int] = frozenset(), paused: bool = False) -> Decision:
+    """The decision; ``held`` are the pathway conditions that hold for the case, ``paused``
+    whether rule 7's condition holds (urgent, or parents suspected: the pathway waits)."""
     catalog, settings = guide.catalog, guide.settings
     steps = resolve_steps(fired, case, catalog)
     forbidden = sorted({f for r in fired for f in r.then.forbidden}, key=lambda f: catalog.forbidden[f].order)
@@ -128,8 +131,9 @@ def resolve(guide: Guide, case: Case, fired: Sequence[Rule], levels: Levels, req
             for name in by_reporter_keys:
                 basis.extend(b for b in info.legal_basis_by_reporter.get(name, ()) if b not in basis)
             due = 0 if info.due == "today" else (settings.value(info.due_setting) if info.due_setting else None)
+            contact = guide.pathway.contact_for(code, info.actor.service if info.actor else None)
             found = memo[key] = StepOut(code, info.kind, info.label.in_lang(lang), info.text.in_lang(lang),
-                                        tuple(basis), due)
+                                        tuple(basis), due, contact_out(contact, lang))
         return found
 
     def actor_out(service: str, role: str) -> ActorOut:
@@ -155,4 +159,5 @@ def resolve(guide: Guide, case: Case, fired: Sequence[Rule], levels: Levels, req
             ExplanationOut(r.id, r.title.in_lang(lang), r.because.in_lang(lang), matched_signals(r, case))
             for r in explained
         ),
+        pathway=resolve_pathway(guide, case, held, levels.decided, paused, lang),
     )

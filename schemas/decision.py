@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from rules.model import CONSENT_PARTIES, ROLES
+from rules.pathway import DUE_FROM, OUTCOME_GO, OUTCOME_WHEN, STEP_STATUSES
 
 
 class RulesetSchema(Schema):
@@ -18,6 +19,12 @@ class DecisionActorSchema(Schema):
     label = fields.String(required=True)
 
 
+class ContactOutSchema(Schema):
+    label = fields.String(required=True)
+    phone = fields.String(allow_none=True, required=True, metadata={"example": "02800"})
+    url = fields.String(allow_none=True, required=True)
+
+
 class DecisionStepSchema(Schema):
     code = fields.String(required=True)
     kind = fields.String(required=True)
@@ -25,6 +32,51 @@ class DecisionStepSchema(Schema):
     legal_basis = fields.List(fields.String(), required=True)
     due_days = fields.Integer(allow_none=True, required=True,
                               metadata={"description": "days within which to do it; 0 = today; null = no deadline"})
+    contact = fields.Nested(ContactOutSchema, allow_none=True, required=True,
+                            metadata={"description": "the guide's phone number or web address for this step"})
+
+
+class ToolOutSchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    url = fields.String(allow_none=True, required=True)
+
+
+class PathwayOutcomeSchema(Schema):
+    when = fields.String(required=True, metadata={"enum": list(OUTCOME_WHEN),
+                                                  "description": "the evaluation's answer (measures_effective)"})
+    go = fields.String(required=True, metadata={"enum": list(OUTCOME_GO)})
+    step = fields.String(allow_none=True, required=True, metadata={"description": "with go: back, the step"})
+    text = fields.String(required=True)
+
+
+class PathwayStepSchema(Schema):
+    id = fields.String(required=True, metadata={"example": "1.4"})
+    number = fields.Integer(required=True, metadata={"minimum": 1})
+    title = fields.String(required=True)
+    text = fields.String(required=True)
+    who = fields.List(fields.Nested(DecisionActorSchema), required=True)
+    due_days = fields.Integer(allow_none=True, required=True)
+    due_from = fields.String(allow_none=True, required=True, metadata={"enum": list(DUE_FROM)})
+    tools = fields.List(fields.Nested(ToolOutSchema), required=True)
+    outcomes = fields.List(fields.Nested(PathwayOutcomeSchema), required=True)
+    status = fields.String(required=True, metadata={"enum": list(STEP_STATUSES)})
+
+
+class TeamOutSchema(Schema):
+    service = fields.String(required=True)
+    label = fields.String(required=True)
+    text = fields.String(allow_none=True, required=True)
+    url = fields.String(allow_none=True, required=True)
+
+
+class PathwayOutSchema(Schema):
+    level = fields.Integer(required=True, metadata={"minimum": 0, "maximum": 3})
+    title = fields.String(required=True)
+    paused = fields.Boolean(required=True, metadata={
+        "description": "the decision is urgent or the parents are suspected: the guide's steps wait (steps empty)"})
+    steps = fields.List(fields.Nested(PathwayStepSchema), required=True)
+    teams = fields.List(fields.Nested(TeamOutSchema), required=True)
 
 
 class DecisionForbiddenSchema(Schema):
@@ -59,6 +111,7 @@ class DecisionSchema(Schema):
     forbidden = fields.List(fields.Nested(DecisionForbiddenSchema), required=True)
     consent = fields.Nested(ConsentOutcomeSchema, required=True)
     explanation = fields.List(fields.Nested(ExplanationSchema), required=True)
+    pathway = fields.Nested(PathwayOutSchema, required=True)
 
 
 class ErrorDetailSchema(Schema):

@@ -97,6 +97,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "batch_cases": {"nb": "cases må ha fra 1 til 100 saker", "nn": "cases må ha frå 1 til 100 saker",
                     "en": "cases must have 1 to 100 items"},
     "invalid": {"nb": "ugyldig verdi", "nn": "ugyldig verdi", "en": "invalid value"},
+    "step_needs_level": {"nb": "step krever status.current_level", "nn": "step krev status.current_level",
+                         "en": "step needs status.current_level"},
+    "unknown_step": {"nb": "«{value}» er ikke et steg på nivå {level} i denne veilederen (stegene: {valid})",
+                     "nn": "«{value}» er ikkje eit steg på nivå {level} i denne rettleiaren (stega: {valid})",
+                     "en": "'{value}' is not a step of level {level} in this guide (its steps: {valid})"},
 }
 
 # marshmallow's default messages → our keys

@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, g, request
 from marshmallow import ValidationError
 from marshmallow.experimental.context import Context
 
-from rules.decision import Decision
+from rules.decision import ContactOut, Decision, PathwayOut
 from rules.errors import CaseError, EngineError
 from rules.evaluate import evaluate
 from rules.messages import field_path
@@ -79,13 +79,33 @@ def present(decision: Decision) -> dict[str, Any]:
         "urgent": decision.urgent,
         "actors": [{"service": a.service, "role": a.role, "label": a.label} for a in decision.actors],
         "steps": [{"code": s.code, "kind": s.kind, "text": s.text, "legal_basis": list(s.legal_basis),
-                   "due_days": s.due_days} for s in decision.steps],
+                   "due_days": s.due_days, "contact": _contact(s.contact)} for s in decision.steps],
         "forbidden": [{"code": f.code, "text": f.text, "legal_basis": list(f.legal_basis)}
                       for f in decision.forbidden],
         "consent": {"required_from": consent.required_from, "satisfied": consent.satisfied,
                     "blocks_level": consent.blocks_level},
         "explanation": [{"rule": e.rule, "title": e.title, "because": e.because, "signals": list(e.signals)}
                         for e in decision.explanation],
+        "pathway": _pathway(decision.pathway),
+    }
+
+
+def _contact(contact: ContactOut | None) -> dict[str, Any] | None:
+    return None if contact is None else {"label": contact.label, "phone": contact.phone, "url": contact.url}
+
+
+def _pathway(pathway: PathwayOut | None) -> dict[str, Any] | None:
+    if pathway is None:
+        return None
+    return {
+        "level": pathway.level, "title": pathway.title, "paused": pathway.paused,
+        "steps": [{"id": s.id, "number": s.number, "title": s.title, "text": s.text,
+                   "who": [{"service": a.service, "role": a.role, "label": a.label} for a in s.who],
+                   "due_days": s.due_days, "due_from": s.due_from,
+                   "tools": [{"id": t.id, "title": t.title, "url": t.url} for t in s.tools],
+                   "outcomes": [{"when": o.when, "go": o.go, "step": o.step, "text": o.text} for o in s.outcomes],
+                   "status": s.status} for s in pathway.steps],
+        "teams": [{"service": t.service, "label": t.label, "text": t.text, "url": t.url} for t in pathway.teams],
     }
 
 
@@ -106,8 +126,8 @@ def decide(guide: Guide, body: Any, lang: str, prefix: str = "") -> dict[str, An
     try:
         body_out = present(evaluate(guide, case, lang))
     except CaseError as exc:
-        details = [{"field": f"{prefix}.{f}" if prefix else f, "message": m, "suggestions": []}
-                   for f, m in exc.details]
+        details = [{"field": f"{prefix}.{f}" if prefix else f, "message": m,
+                    "suggestions": list(exc.suggestions.get(f, ()))} for f, m in exc.details]
         raise ApiError(422, "invalid_request", details=details) from None
     except EngineError:
         log.exception("engine error", extra={"fields": {"event": "engine_error", "municipality": guide.id,

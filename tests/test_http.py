@@ -964,7 +964,7 @@ def test_hand_built_response_equals_the_schema_dump(registry: Any) -> None:
             "ruleset": {"version": decision.version, "digest": decision.digest}, "lang": decision.lang,
             "level": decision.level, "level_name": decision.level_name, "urgent": decision.urgent,
             "actors": decision.actors, "steps": decision.steps, "forbidden": decision.forbidden,
-            "consent": decision.consent, "explanation": decision.explanation,
+            "consent": decision.consent, "explanation": decision.explanation, "pathway": decision.pathway,
         })
 
     compared = 0
