@@ -49,9 +49,20 @@ def _validate(schema: Schema, doc: Document, catalog: Catalog, data: Any, prefix
                 suggestions = tuple(closest(key, _keys(schema, path[:-1])))
             elif message == "Missing data for required field.":
                 message = f"missing: {key} is required here"
-            full = (*prefix, *path)
+            full = _in_document((*prefix, *path), doc)
             problems.append(Problem(doc.file, doc.line_of(full), format_path(full), message, suggestions))
         return None
+
+
+def _in_document(path: tuple[str | int, ...], doc: Document) -> tuple[str | int, ...]:
+    """Marshmallow puts a mapping's value errors under ``value``: drop it where the document
+    has no such key."""
+    out: tuple[str | int, ...] = ()
+    for part in path:
+        if part == "value" and (*out, part) not in doc.lines:
+            continue
+        out = (*out, part)
+    return out
 
 
 def _keys(schema: Schema, path: tuple[str | int, ...]) -> list[str]:
@@ -154,7 +165,9 @@ def load_pathway(folder: Path, guide_id: str, catalog: Catalog, base: Pathway | 
         emergency_numbers=dict(base.emergency_numbers) if base else dict(head.get("emergency_numbers") or {}),
         titles={**(base.titles if base else {}), **(head.get("titles") or {})},
     )
-    problems.extend(_reference_problems(pathway, guide_id, doc, catalog))
+    declared = {str(s.get("id")) for level in (raw.get("levels") or {}).values() if isinstance(level, dict)
+                for s in (level.get("steps") or []) if isinstance(s, dict)}
+    problems.extend(_reference_problems(pathway, guide_id, doc, catalog, declared))
     return number_conditions(pathway), problems, path.read_bytes()
 
 
@@ -178,8 +191,10 @@ def number_conditions(pathway: Pathway) -> Pathway:
     return replace(pathway, levels=levels, conditions=tuple(conditions))
 
 
-def _reference_problems(pathway: Pathway, guide_id: str, doc: Document, catalog: Catalog) -> list[Problem]:
-    """Ids the guide's own steps use: unique, tools that exist, steps to go back to."""
+def _reference_problems(pathway: Pathway, guide_id: str, doc: Document, catalog: Catalog,
+                        declared: set[str]) -> list[Problem]:
+    """Ids the guide's own steps use: unique, tools that exist, steps to go back to (``declared``:
+    the ids written in the file, also of steps that failed validation, so no problem is reported twice)."""
     problems: list[Problem] = []
     seen: dict[str, PathwayStep] = {}
     all_ids = [s.id for s in pathway.steps()]
@@ -201,7 +216,7 @@ def _reference_problems(pathway: Pathway, guide_id: str, doc: Document, catalog:
                     problems.append(Problem(doc.file, doc.line_of(at), format_path(at), f"unknown tool {tool!r}",
                                             tuple(closest(tool, pathway.tools))))
             for k, outcome in enumerate(step.outcomes):
-                if outcome.step is not None and outcome.step not in all_ids:
+                if outcome.step is not None and outcome.step not in all_ids and outcome.step not in declared:
                     at = (*where, "outcomes", k, "step")
                     problems.append(Problem(doc.file, doc.line_of(at), format_path(at),
                                             f"unknown step {outcome.step!r} to go back to",
