@@ -58,7 +58,7 @@ STEP_KINDS = {"notification", "participation", "consultation", "consent", "docum
 HEALTH_SERVICES = ["health_station", "school_health", "midwife", "gp", "dental", "bup",
                    "mental_health_substance", "habilitation", "physio_ot"]
 DECISION_KEYS = {"decision_id", "municipality", "ruleset", "lang", "level", "level_name", "urgent", "actors",
-                 "steps", "forbidden", "consent", "explanation"}
+                 "steps", "forbidden", "consent", "explanation", "pathway"}
 
 
 def case(**changes: Any) -> dict[str, Any]:
@@ -731,7 +731,7 @@ def test_urgent_exactly_with_an_urgent_step(client: FlaskClient, body: Any, urge
     assert result["urgent"] is urgent
     assert result["urgent"] is bool(URGENT_STEPS & set(codes))
     for step in result["steps"]:
-        assert set(step) == {"code", "kind", "text", "legal_basis", "due_days"}
+        assert set(step) == {"code", "kind", "text", "legal_basis", "due_days", "contact"}
         assert step["kind"] in STEP_KINDS
         assert isinstance(step["text"], str) and step["text"]
         assert isinstance(step["legal_basis"], list) and all(isinstance(b, str) and b for b in step["legal_basis"])

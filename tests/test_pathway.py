@@ -106,7 +106,8 @@ BAD = [
     ("never applies", LEVEL_1.replace("when: {reporter.service: school}",
                                       "when: {all: [{subject.age: {below: 5}}, {subject.age: {above: 10}}]}"),
      "levels.1.steps.school_meeting.when", "can never apply", (), 4),
-    ("no step for some reporter", LEVEL_1.replace("      - id: team", "      - id: team\n        when: {reporter.service: school}")
+    ("no step for some reporter", LEVEL_1
+     .replace("      - id: team", "      - id: team\n        when: {reporter.service: school}")
      .replace("      - id: decide", "      - id: decide\n        when: {reporter.service: school}")
      .replace("when: {reporter.service: {not_one_of: [school]}}", "when: {reporter.service: kindergarten}"),
      "levels.1", "no step of level 1 applies when the reporter is upper_secondary (child)", (), 2),
