@@ -228,7 +228,7 @@ class Rule:
 
     @cached_property
     def explanation_key(self) -> tuple[int, int, int]:
-        """Where the rule's entry stands in a decision's explanation (contract §3)."""
+        """Where the rule's entry stands in a decision's explanation (docs/api.md, Response)."""
         group = LADDER_GROUPS.index(self.group) if self.group in LADDER_GROUPS else len(LADDER_GROUPS)
         return CATEGORY_ORDER.index(self.category), group, self.order
 
