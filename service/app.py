@@ -98,7 +98,7 @@ def _envelope_for(app: Flask, exc: HTTPException) -> ApiError:
     status = exc.code or 500
     if isinstance(exc, MethodNotAllowed):
         unknown = _unknown_municipality_in_path(app)
-        if unknown:  # 404 comes before 405 (docs/api.md)
+        if unknown:  # 404 comes before 405 (docs/api.md, Errors)
             return ApiError(ErrorCode.UNKNOWN_MUNICIPALITY, id=redact(unknown))
         allow = ", ".join(sorted(exc.valid_methods or ()))
         return ApiError(ErrorCode.METHOD_NOT_ALLOWED, headers={"Allow": allow}, method=request.method, allow=allow)
