@@ -6,6 +6,7 @@ from marshmallow import Schema, fields
 
 from rules.model import CONSENT_PARTIES, ROLES
 from rules.pathway import DUE_FROM, OUTCOME_GO, OUTCOME_WHEN, STEP_STATUSES
+from schemas.errors import ErrorBodySchema
 
 
 class RulesetSchema(Schema):
@@ -112,24 +113,6 @@ class DecisionSchema(Schema):
     consent = fields.Nested(ConsentOutcomeSchema, required=True)
     explanation = fields.List(fields.Nested(ExplanationSchema), required=True)
     pathway = fields.Nested(PathwayOutSchema, required=True)
-
-
-class ErrorDetailSchema(Schema):
-    field = fields.String(required=True, metadata={"example": "signals[1].code"})
-    message = fields.String(required=True)
-    suggestions = fields.List(fields.String(), required=True)
-
-
-class ErrorBodySchema(Schema):
-    code = fields.String(required=True, metadata={"enum": [
-        "malformed_json", "not_found", "unknown_municipality", "method_not_allowed", "payload_too_large",
-        "unsupported_media_type", "invalid_request", "not_ready", "internal_error"]})
-    message = fields.String(required=True)
-    details = fields.List(fields.Nested(ErrorDetailSchema), required=True)
-
-
-class ErrorSchema(Schema):
-    error = fields.Nested(ErrorBodySchema, required=True)
 
 
 class BatchItemSchema(Schema):
