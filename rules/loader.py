@@ -24,6 +24,7 @@ from rules.errors import Problem, RuleFileError
 from rules.fields import FIELDS
 from rules.grammar import CatalogFileSchema, GuideFileSchema, RuleFileHeadSchema, RuleFileSchema, RuleSchema
 from rules.inherit import inherited_rules, municipal_catalog, settings_problems, weakening_problems
+from rules.laws import LAWS_FILE, check_catalog_citations
 from rules.messages import closest, flatten
 from rules.model import (
     URGENT_STEPS,
@@ -126,7 +127,8 @@ def load_catalog(path: Path, root: Path | None = None) -> Catalog:
     doc = read_yaml(path, _display(path, root))
     data = _validate(CatalogFileSchema(), doc)
     problems: list[Problem] = []
-    services = {code: Service(code, e["label"], e["health"], i) for i, (code, e) in enumerate(data["services"].items())}
+    services = {code: Service(code, e["label"], e["health"], i, reports=e["reports"])
+                for i, (code, e) in enumerate(data["services"].items())}
     signals = {code: SignalInfo(code, e["group"], e["label"], tuple(e["subjects"]), i)
                for i, (code, e) in enumerate(data["signals"].items())}
     steps: dict[str, StepInfo] = {}
@@ -143,8 +145,12 @@ def load_catalog(path: Path, root: Path | None = None) -> Catalog:
             order=i, legal_basis_by_reporter={k: tuple(v) for k, v in e.get("legal_basis_by_reporter", {}).items()},
             actor=actor, subjects=tuple(e.get("subjects", ("child", "pregnant"))), min_age=e.get("min_age"),
             due=e.get("due"), due_setting=e.get("due_setting"), dropped_when=tuple(e.get("dropped_when", ())),
+            guidance=tuple(e["guidance"]),
+            legal_basis_by_signal=tuple((tuple(b["signals"]), tuple(b["legal_basis"]))
+                                        for b in e.get("legal_basis_by_signal", ())),
         )
-    forbidden = {code: ForbiddenInfo(code, e["label"], e["text"], tuple(e["legal_basis"]), tuple(e["removes"]), i)
+    forbidden = {code: ForbiddenInfo(code, e["label"], e["text"], tuple(e["legal_basis"]), tuple(e["removes"]), i,
+                                     guidance=tuple(e["guidance"]))
                  for i, (code, e) in enumerate(data["forbidden"].items())}
     for section, code, key, refs in [
         *(("steps", s.code, "dropped_when", s.dropped_when) for s in steps.values()),
@@ -279,8 +285,12 @@ def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = 
         raise RuleFileError([Problem(_display(guide_path, root), None, "", "missing guide.yaml")])
     guide_doc = read_yaml(guide_path, _display(guide_path, root))
     problems: list[Problem] = []
+    laws = baseline.laws if baseline is not None else None
     if baseline is None:
         catalog = load_catalog(folder / CATALOG_FILE, root)
+        laws, found = check_catalog_citations(catalog, folder, _display(folder / CATALOG_FILE, root),
+                                              _display(folder / LAWS_FILE, root))
+        problems.extend(found)
         head = _validate(GuideFileSchema(), guide_doc, {"catalog": catalog})
         inherited: list[Rule] = []
         settings = Settings()
@@ -330,7 +340,7 @@ def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = 
     guide = Guide(id=head["id"], name=head["name"], version=head["version"], digest=_digest(files),
                   settings=settings, catalog=catalog, rules=tuple(rules), level_names=level_names,
                   files=tuple(name for name, _ in sorted(files)), extends=head.get("extends"),
-                  date=head["date"].isoformat() if head.get("date") else None)
+                  date=head["date"].isoformat() if head.get("date") else None, laws=laws)
     return start_guide(guide)
 
 
