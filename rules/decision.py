@@ -27,6 +27,7 @@ class StepOut:
     text: str
     legal_basis: tuple[str, ...]
     due_days: int | None
+    guidance: tuple[str, ...] = ()
     contact: ContactOut | None = None
 
 
@@ -36,6 +37,7 @@ class ForbiddenOut:
     label: str
     text: str
     legal_basis: tuple[str, ...]
+    guidance: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -278,6 +278,8 @@ def test_national_contacts(guide: Guide) -> None:
     assert acute["call_emergency_112"] == ("112", None)
     assert acute["contact_child_welfare_emergency"] == ("116 111", None)
     assert acute["report_to_child_welfare"] is None  # no national number for the local office
+    suicide = contacts(evaluate(guide, case(signals={"suicide_risk_acute": 1})))
+    assert suicide["call_medical_emergency_113"] == ("113", None)
     police = contacts(evaluate(guide, case(signals={"forced_marriage": 2}, age=16)))
     assert police["notify_police"] == ("02800", None)
     assert police["talk_with_child"] is None
