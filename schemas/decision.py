@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from rules.model import CONSENT_PARTIES, ROLES
-from rules.pathway import DUE_FROM, OUTCOME_GO, OUTCOME_WHEN, STEP_STATUSES
+from rules.pathway import DUE_FROM, FAMILY_ATTENDS, OUTCOME_GO, OUTCOME_WHEN, STEP_STATUSES, TOOL_KINDS, WHO_KINDS
 from schemas.errors import ErrorBodySchema
 
 
@@ -146,6 +146,78 @@ class LabelledSchema(Schema):
     label = fields.String(required=True)
 
 
+class GuideWhoSchema(Schema):
+    kind = fields.String(required=True, metadata={"enum": [*WHO_KINDS, "service"]})
+    service = fields.String(allow_none=True, required=True)
+    role = fields.String(allow_none=True, required=True, metadata={"enum": list(ROLES)})
+    label = fields.String(allow_none=True, required=True,
+                          metadata={"description": "null for the relay holder: the title depends on the reporter"})
+
+
+class GuideDeadlineSchema(Schema):
+    when = fields.String(required=True, metadata={"description": "the condition, in the rule language's words"})
+    days = fields.Integer(required=True)
+
+
+class GuideStepSchema(Schema):
+    id = fields.String(required=True)
+    number = fields.Integer(required=True)
+    title = fields.String(required=True)
+    text = fields.String(required=True)
+    who = fields.List(fields.Nested(GuideWhoSchema), required=True)
+    due_days = fields.Integer(allow_none=True, required=True)
+    due_from = fields.String(allow_none=True, required=True, metadata={"enum": list(DUE_FROM)})
+    due_if = fields.List(fields.Nested(GuideDeadlineSchema), required=True,
+                         metadata={"description": "deadlines that replace due_days when their condition holds"})
+    tools = fields.List(fields.String(), required=True, metadata={"description": "ids in tools"})
+    outcomes = fields.List(fields.Nested(PathwayOutcomeSchema), required=True)
+    applies_when = fields.String(allow_none=True, required=True,
+                                 metadata={"description": "the step's condition in words; null: always"})
+    reporters = fields.List(fields.String(), required=True,
+                            metadata={"description": "the reporting services the step can apply to"})
+
+
+class GuideLevelSchema(Schema):
+    level = fields.Integer(required=True)
+    label = fields.String(required=True, metadata={"description": "the guide's short name of the level"})
+    title = fields.String(required=True)
+    steps = fields.List(fields.Nested(GuideStepSchema), required=True)
+
+
+class LevelNameSchema(Schema):
+    level = fields.Integer(required=True)
+    label = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class GuideToolSchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": list(TOOL_KINDS)})
+    url = fields.String(allow_none=True, required=True)
+
+
+class GuideTeamSchema(Schema):
+    service = fields.String(required=True)
+    label = fields.String(required=True)
+    text = fields.String(allow_none=True, required=True)
+    members = fields.List(fields.String(), required=True)
+    meets = fields.String(allow_none=True, required=True)
+    how_to_refer = fields.String(allow_none=True, required=True)
+    family_attends = fields.String(allow_none=True, required=True, metadata={"enum": list(FAMILY_ATTENDS)})
+    levels = fields.List(fields.Integer(), required=True)
+    url = fields.String(allow_none=True, required=True)
+
+
+class GuideContactSchema(Schema):
+    service = fields.String(allow_none=True, required=True,
+                            metadata={"description": "the service it reaches; null for a fixed emergency number"})
+    steps = fields.List(fields.String(), required=True, metadata={"description": "the steps that show it"})
+    label = fields.String(required=True)
+    phone = fields.String(allow_none=True, required=True)
+    url = fields.String(allow_none=True, required=True)
+
+
 class MunicipalitySchema(MunicipalitySummarySchema):
     extends = fields.String(allow_none=True)
     date = fields.String(allow_none=True, metadata={"description": "when this version was adopted"})
@@ -154,6 +226,11 @@ class MunicipalitySchema(MunicipalitySummarySchema):
     levels = fields.List(fields.Nested(LabelledSchema))
     local_services = fields.List(fields.Nested(LabelledSchema))
     rules = fields.List(fields.Dict())
+    level_names = fields.List(fields.Nested(LevelNameSchema))
+    pathway = fields.List(fields.Nested(GuideLevelSchema))
+    tools = fields.List(fields.Nested(GuideToolSchema))
+    teams = fields.List(fields.Nested(GuideTeamSchema))
+    contacts = fields.List(fields.Nested(GuideContactSchema))
 
 
 class CatalogSchema(Schema):

@@ -278,8 +278,8 @@ def test_national_contacts(guide: Guide) -> None:
     assert acute["call_emergency_112"] == ("112", None)
     assert acute["contact_child_welfare_emergency"] == ("116 111", None)
     assert acute["report_to_child_welfare"] is None  # no national number for the local office
-    suicide = contacts(evaluate(guide, case(signals={"suicide_risk_acute": 1})))
-    assert suicide["call_medical_emergency_113"] == ("113", None)
+    medical = guide.pathway.contact_for("call_medical_emergency_113", "emergency_medical")
+    assert medical is not None and medical.phone == "113"
     police = contacts(evaluate(guide, case(signals={"forced_marriage": 2}, age=16)))
     assert police["notify_police"] == ("02800", None)
     assert police["talk_with_child"] is None
@@ -292,3 +292,68 @@ def test_a_guides_contacts_replace_the_national_ones_but_not_112(local: Guide) -
     assert acute["contact_child_welfare_emergency"] == ("116 111", None)
     police = contacts(evaluate(local, case(signals={"forced_marriage": 2}, age=16)))
     assert police["notify_police"] == ("02800", "https://example.org/politi")
+
+
+# --- the guide as data, OpenAPI, scenarios and diff ------------------------------------------------
+
+
+LEADER_EN = "Line manager in own service"  # the catalog's English label of `leader`
+
+
+def test_the_guide_as_data(client: FlaskClient) -> None:
+    body = client.get("/v1/municipalities/national?lang=en").get_json()
+    assert [level["level"] for level in body["pathway"]] == [0, 1, 2, 3]
+    assert [s["id"] for s in body["pathway"][1]["steps"]] == ["1.1", "1.2", "1.3", "1.4", "1.5"]
+    step = body["pathway"][0]["steps"][2]  # share: the owner of the wondering and the leader
+    assert [(w["kind"], w["label"]) for w in step["who"]] == [
+        ("wondering_owner", "The person who owns the wondering"), ("leader", LEADER_EN)]
+    assert step["applies_when"] is None
+    assert "school" in step["reporters"] and "emergency_medical" not in step["reporters"]
+    assert [t["id"] for t in body["tools"]] == ["snakkemedbarn"]
+    phones = {c["phone"]: c["steps"] for c in body["contacts"]}
+    assert phones["112"] == ["call_emergency_112"] and phones["113"] == ["call_medical_emergency_113"]
+    assert phones["02800"] == ["notify_police"]
+    assert phones["116 111"] == ["contact_child_welfare_emergency"]
+    assert [n["label"] for n in body["level_names"]] == ["0", "1", "2", "3"]
+
+
+def test_the_guide_as_data_gives_conditions_in_words(client: FlaskClient, local: Guide) -> None:
+    from service.pathway_view import pathway_body
+    body = pathway_body(local, "nb")
+    [level_1] = [level for level in body["pathway"] if level["level"] == 1]
+    steps = {s["id"]: s for s in level_1["steps"]}
+    assert steps["school_meeting"]["applies_when"] == "reporter.service is school"
+    assert steps["school_meeting"]["reporters"] == ["school"]
+    assert "school" not in steps["other_meeting"]["reporters"]
+    assert steps["team"]["due_if"] == [{"when": "bullying (at least concern)", "days": 7}]
+    assert [t["service"] for t in body["teams"]] == ["ressursteam"]
+
+
+def test_openapi_describes_the_pathway(client: FlaskClient) -> None:
+    text = client.get("/openapi.json").get_data(as_text=True)
+    for name in ("PathwayOut", "PathwayStep", "GuideStep", "GuideContact"):
+        assert name in text, name
+
+
+def test_scenario_pathway_keys_are_checked(tmp_path: Path) -> None:
+    from toolkit.scenarios import ScenarioFileError, load_scenarios
+    path = tmp_path / "s.yaml"
+    path.write_text("cases:\n  - note: x\n    request: {}\n    expect: {pathway: {nxt: '1.1'}}\n", encoding="utf-8")
+    with pytest.raises(ScenarioFileError, match=r"expect\.pathway\.nxt"):
+        load_scenarios(path, "national")
+
+
+def test_diff_reports_a_pathway_edit(tmp_path: Path, registry: Registry) -> None:
+    from toolkit.diff import diff_guides, format_diff
+    national = registry.guides["national"]
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    old = make_guide(tmp_path / "old", national, LEVEL_1)
+    new = make_guide(tmp_path / "new", national, LEVEL_1.replace("days: 7", "days: 5"))
+    result = diff_guides(old, new, extra=[("bullying", case(signals={"bullying": 2}))])
+    assert result.changed_steps == ("1/team",) and result.changed_rules == ()
+    changed = [c for c in result.changes if c.label == "bullying"]
+    assert [c.fields for c in changed] == [("pathway",)]
+    assert changed[0].old["pathway"]["due_days"]["team"] == 7 and changed[0].new["pathway"]["due_days"]["team"] == 5
+    assert all(c.fields == ("pathway",) for c in result.changes)  # only bullying cases at level 1
+    assert "pathway steps added, removed or edited: 1/team" in format_diff(result)
