@@ -130,7 +130,7 @@ def _catalog_enums(codes: Mapping[str, Sequence[str]]) -> Callable[..., dict[str
                  "properties": {"code": code, "strength": strength}},
             ]}
         section = field.metadata.get("catalog") or (field.section if isinstance(field, Code) else None)
-        enum = list(codes[section]) if section in codes else list((ret or {}).get("enum") or [])
+        enum = list(codes[section]) if section and section in codes else list((ret or {}).get("enum") or [])
         if not enum:
             return {}
         if field.allow_none and None not in enum:  # null is allowed, so the enum must list it
