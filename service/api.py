@@ -17,7 +17,8 @@ from rules.decision import Decision
 from rules.errors import CaseError, EngineError
 from rules.evaluate import evaluate
 from rules.messages import field_path
-from rules.model import Guide
+from rules.model import DEFAULT_LANGUAGE, Guide
+from rules.model import LANGUAGES as RULE_LANGUAGES
 from schemas.decision import MunicipalityListSchema, MunicipalitySchema
 from schemas.i18n import Msg
 from schemas.privacy import identity_numbers, redact
@@ -104,7 +105,9 @@ def decide(guide: Guide, body: Any, lang: str, prefix: str = "") -> dict[str, An
         raise ApiError(422, "invalid_request", details=details_from(messages, prefix)) from None
     started = time.perf_counter()
     try:
-        body_out = present(evaluate(guide, case, lang))
+        # the rule files' texts are in nb, nn and en; a language added to the catalogues only
+        # (docs/translation.md) gets the guide's texts in bokmål, and the decision says so in `lang`
+        body_out = present(evaluate(guide, case, lang if lang in RULE_LANGUAGES else DEFAULT_LANGUAGE))
     except CaseError as exc:
         details = [{"field": f"{prefix}.{f}" if prefix else f, "message": m, "suggestions": []}
                    for f, m in exc.details]

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from schemas.i18n import api_key
 from schemas.privacy import redact
 from service.access import parse_hashes
 from service.http import ApiError, current_language, negotiate_language
@@ -91,7 +92,8 @@ def _install_error_handlers(app: Flask) -> None:
         if exc.code == 413:
             from service.http import MAX_BODY
             return _api_error(ApiError(413, "payload_too_large", limit=MAX_BODY))
-        return _api_error(ApiError(exc.code or 500, "internal_error" if (exc.code or 500) >= 500 else "not_found",
+        code = api_key("internal_error") if (exc.code or 500) >= 500 else api_key("not_found")
+        return _api_error(ApiError(exc.code or 500, code,
                                    path=request.path))
 
     @app.errorhandler(Exception)

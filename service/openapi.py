@@ -7,6 +7,7 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+import i18n
 from schemas.decision import (
     BatchResponseSchema,
     CatalogSchema,
@@ -26,7 +27,7 @@ ERRORS = {
     "422": "invalid_request: every problem in details",
 }
 LANG_PARAMS: list[dict[str, Any]] = [
-    {"name": "lang", "in": "query", "required": False, "schema": {"type": "string", "enum": ["nb", "nn", "en"]},
+    {"name": "lang", "in": "query", "required": False, "schema": {"type": "string", "enum": list(i18n.LANGUAGES)},
      "description": "Language of texts, labels and messages; else Accept-Language, else nb."},
     {"name": "Accept-Language", "in": "header", "required": False, "schema": {"type": "string"}},
 ]
