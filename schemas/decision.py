@@ -1,4 +1,4 @@
-"""The decision response (contract §3), the batch response and the other read endpoints."""
+"""The decision response (docs/api.md, Response), the batch response and the other read endpoints."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from marshmallow import Schema, fields
 
 from rules.model import CONSENT_PARTIES, ROLES
 from rules.model import LANGUAGES as RULE_LANGUAGES
+from schemas.errors import ErrorBodySchema
 
 
 class RulesetSchema(Schema):
@@ -60,24 +61,6 @@ class DecisionSchema(Schema):
     forbidden = fields.List(fields.Nested(DecisionForbiddenSchema), required=True)
     consent = fields.Nested(ConsentOutcomeSchema, required=True)
     explanation = fields.List(fields.Nested(ExplanationSchema), required=True)
-
-
-class ErrorDetailSchema(Schema):
-    field = fields.String(required=True, metadata={"example": "signals[1].code"})
-    message = fields.String(required=True)
-    suggestions = fields.List(fields.String(), required=True)
-
-
-class ErrorBodySchema(Schema):
-    code = fields.String(required=True, metadata={"enum": [
-        "malformed_json", "not_found", "unknown_municipality", "method_not_allowed", "payload_too_large",
-        "unsupported_media_type", "invalid_request", "not_ready", "internal_error"]})
-    message = fields.String(required=True)
-    details = fields.List(fields.Nested(ErrorDetailSchema), required=True)
-
-
-class ErrorSchema(Schema):
-    error = fields.Nested(ErrorBodySchema, required=True)
 
 
 class BatchItemSchema(Schema):

@@ -1,4 +1,4 @@
-"""The JSON API of contract §2–§3: one view per endpoint, each parsing with a schema, calling
+"""The JSON API of docs/api.md: one view per endpoint, each parsing with a schema, calling
 the core once, and dumping with a schema."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, g, request
 from marshmallow import ValidationError
 from marshmallow.experimental.context import Context
 
+from rules.case import Case
 from rules.decision import Decision
 from rules.errors import CaseError, EngineError
 from rules.evaluate import evaluate
@@ -20,6 +21,7 @@ from rules.messages import field_path
 from rules.model import DEFAULT_LANGUAGE, Guide
 from rules.model import LANGUAGES as RULE_LANGUAGES
 from schemas.decision import MunicipalityListSchema, MunicipalitySchema
+from schemas.errors import ErrorCode
 from schemas.i18n import Msg
 from schemas.privacy import identity_numbers, redact
 from schemas.request import BatchRequestSchema, DecisionRequestSchema
@@ -50,7 +52,7 @@ _batch_schema = BatchRequestSchema()
 def _guide(municipality: str) -> Guide:
     guide = store_of(current_app).get(municipality)
     if guide is None:
-        raise ApiError(404, "unknown_municipality", id=redact(municipality))
+        raise ApiError(ErrorCode.UNKNOWN_MUNICIPALITY, id=redact(municipality))
     return guide
 
 
@@ -60,11 +62,11 @@ def _lang_problems() -> list[dict[str, Any]]:
 
 def _check_lang() -> None:
     if _lang_problems():
-        raise ApiError(422, "invalid_request", details=_lang_problems())
+        raise ApiError(ErrorCode.INVALID_REQUEST, details=_lang_problems())
 
 
 def present(decision: Decision) -> dict[str, Any]:
-    """The decision as the contract's JSON object (a fresh ``decision_id`` each time).
+    """The decision as the JSON object of docs/api.md (a fresh ``decision_id`` each time).
 
     Built by hand rather than by ``DecisionSchema.dump``, which cost about 120 µs a decision (a
     third of the whole path, measured by load/bench_engine.py); the schema still defines the
@@ -90,19 +92,25 @@ def present(decision: Decision) -> dict[str, Any]:
     }
 
 
-def decide(guide: Guide, body: Any, lang: str, prefix: str = "") -> dict[str, Any]:
-    """Validate one request body and decide it; ApiError 422 lists every problem."""
+def parse_case(guide: Guide, body: Any, prefix: str = "") -> Case:
+    """One request body validated against ``guide``; ApiError 422 lists every problem."""
     suspicious = list(identity_numbers(body))
     if suspicious:  # reported alone, so no other message echoes the number back
         details = [{"field": redact(field_path(path, prefix)), "message": Msg("identity_number"), "suggestions": []}
                    for path in suspicious]
-        raise ApiError(422, "invalid_request", details=details)
+        raise ApiError(ErrorCode.INVALID_REQUEST, details=details)
     try:
         with Context({"guide": guide}):
-            case = _request_schema.load(body if isinstance(body, dict) else {"_": body} if body is not None else {})
+            case: Case = _request_schema.load(
+                body if isinstance(body, dict) else {"_": body} if body is not None else {})
     except ValidationError as exc:
         messages = exc.messages if isinstance(body, dict) else {"_schema": ["Invalid input type."]}
-        raise ApiError(422, "invalid_request", details=details_from(messages, prefix)) from None
+        raise ApiError(ErrorCode.INVALID_REQUEST, details=details_from(messages, prefix)) from None
+    return case
+
+
+def decide(guide: Guide, case: Case, lang: str, prefix: str = "") -> dict[str, Any]:
+    """Decide a validated case: the response body, counted and logged as a decision given."""
     started = time.perf_counter()
     try:
         # the rule files' texts are in nb, nn and en; a language added to the catalogues only
@@ -111,11 +119,11 @@ def decide(guide: Guide, body: Any, lang: str, prefix: str = "") -> dict[str, An
     except CaseError as exc:
         details = [{"field": f"{prefix}.{f}" if prefix else f, "message": m, "suggestions": []}
                    for f, m in exc.details]
-        raise ApiError(422, "invalid_request", details=details) from None
+        raise ApiError(ErrorCode.INVALID_REQUEST, details=details) from None
     except EngineError:
         log.exception("engine error", extra={"fields": {"event": "engine_error", "municipality": guide.id,
                                                            "digest": guide.digest}})
-        raise ApiError(500, "internal_error") from None
+        raise ApiError(ErrorCode.INTERNAL_ERROR) from None
     metrics().decisions.labels(guide.id, str(body_out["level"])).inc()
     log.info("decision", extra={"fields": {  # codes only: never the request's content
         "event": "decision", "decision_id": body_out["decision_id"], "municipality": guide.id,
@@ -128,14 +136,12 @@ def decide(guide: Guide, body: Any, lang: str, prefix: str = "") -> dict[str, An
 def post_decision(municipality: str) -> Any:
     guide = _guide(municipality)
     body = read_json(request)
-    if _lang_problems():
-        # report the bad language together with any problem in the body
-        try:
-            decide(guide, body, current_language())
-        except ApiError as exc:
-            raise ApiError(422, "invalid_request", details=_lang_problems() + exc.details) from None
-        _check_lang()
-    return decide(guide, body, current_language())
+    try:
+        case = parse_case(guide, body)
+    except ApiError as exc:  # a bad ?lang= is listed together with the body's problems
+        raise ApiError(ErrorCode.INVALID_REQUEST, details=_lang_problems() + exc.details) from None
+    _check_lang()  # before deciding: a request answered with 422 is never decided, counted or logged
+    return decide(guide, case, current_language())
 
 
 @api.post("/v1/municipalities/<municipality>/decisions/batch")
@@ -146,20 +152,20 @@ def post_batch(municipality: str) -> Any:
     if isinstance(body, dict):
         outside = [path for path in identity_numbers({k: v for k, v in body.items() if k != "cases"})]
         if outside:
-            raise ApiError(422, "invalid_request", details=[
+            raise ApiError(ErrorCode.INVALID_REQUEST, details=[
                 {"field": redact(field_path(path)), "message": Msg("identity_number"), "suggestions": []}
                 for path in outside])
     if not isinstance(body, dict):
-        raise ApiError(422, "invalid_request", details=details_from({"_schema": ["Invalid input type."]}))
+        raise ApiError(ErrorCode.INVALID_REQUEST, details=details_from({"_schema": ["Invalid input type."]}))
     try:
         cases = _batch_schema.load(body)["cases"]
     except ValidationError as exc:
-        raise ApiError(422, "invalid_request", details=details_from(exc.messages)) from None
+        raise ApiError(ErrorCode.INVALID_REQUEST, details=details_from(exc.messages)) from None
     lang = current_language()
     results: list[dict[str, Any]] = []
     for index, case in enumerate(cases):
         try:
-            results.append({"index": index, "decision": decide(guide, case, lang)})
+            results.append({"index": index, "decision": decide(guide, parse_case(guide, case), lang)})
         except ApiError as exc:
             results.append({"index": index, **exc.body(lang)})
     return {"decisions": results}
