@@ -58,6 +58,11 @@ class SignalInfo:
     order: int
 
 
+# Actors a rule may name by where they stand in the case rather than by a service code.
+REPORTER_REF, INVOLVED_REF = "reporter.service", "status.services_involved"
+CASE_ACTOR_REFS = (REPORTER_REF, INVOLVED_REF)
+
+
 @dataclass(frozen=True)
 class ActorRef:
     """An actor named by a rule or a step: a service code, or a reference into the case
@@ -272,13 +277,6 @@ class Guide:
     files: tuple[str, ...] = ()
     extends: str | None = None
     date: str | None = None  # when this version was adopted (guide.yaml `date:`), ISO
-    # Set by the loader once the rules are compiled and loaded into the engine:
-    compiled: Any = field(default=None, compare=False, repr=False)  # rules.compiler.CompiledGuide
-    engine: Any = field(default=None, compare=False, repr=False)  # rules.engine.RuleEngine
-    fact_template: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    # outputs that depend only on the guide (a step's text and legal basis per reporter and
-    # language): made once, then reused by every decision
-    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def level_name(self, level: int, lang: str) -> str:
         return self.level_names[level].in_lang(lang)

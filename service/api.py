@@ -14,10 +14,11 @@ from marshmallow import ValidationError
 from marshmallow.experimental.context import Context
 
 from rules.decision import Decision
-from rules.errors import CaseError, EngineError
+from rules.errors import EngineError
 from rules.evaluate import evaluate
 from rules.messages import field_path
 from rules.model import Guide
+from rules.prepare import PreparedGuide
 from schemas.decision import MunicipalityListSchema, MunicipalitySchema
 from schemas.i18n import Msg
 from schemas.privacy import identity_numbers, redact
@@ -47,10 +48,14 @@ _batch_schema = BatchRequestSchema()
 
 
 def _guide(municipality: str) -> Guide:
-    guide = store_of(current_app).get(municipality)
-    if guide is None:
+    return _prepared(municipality).guide
+
+
+def _prepared(municipality: str) -> PreparedGuide:
+    prepared = store_of(current_app).prepared(municipality)
+    if prepared is None:
         raise ApiError(404, "unknown_municipality", id=redact(municipality))
-    return guide
+    return prepared
 
 
 def _lang_problems() -> list[dict[str, Any]]:
@@ -89,8 +94,9 @@ def present(decision: Decision) -> dict[str, Any]:
     }
 
 
-def decide(guide: Guide, body: Any, lang: str, prefix: str = "") -> dict[str, Any]:
+def decide(prepared: PreparedGuide, body: Any, lang: str, prefix: str = "") -> dict[str, Any]:
     """Validate one request body and decide it; ApiError 422 lists every problem."""
+    guide = prepared.guide
     suspicious = list(identity_numbers(body))
     if suspicious:  # reported alone, so no other message echoes the number back
         details = [{"field": redact(field_path(path, prefix)), "message": Msg("identity_number"), "suggestions": []}
@@ -104,11 +110,7 @@ def decide(guide: Guide, body: Any, lang: str, prefix: str = "") -> dict[str, An
         raise ApiError(422, "invalid_request", details=details_from(messages, prefix)) from None
     started = time.perf_counter()
     try:
-        body_out = present(evaluate(guide, case, lang))
-    except CaseError as exc:
-        details = [{"field": f"{prefix}.{f}" if prefix else f, "message": m, "suggestions": []}
-                   for f, m in exc.details]
-        raise ApiError(422, "invalid_request", details=details) from None
+        body_out = present(evaluate(prepared, case, lang))
     except EngineError:
         log.exception("engine error", extra={"fields": {"event": "engine_error", "municipality": guide.id,
                                                            "digest": guide.digest}})
@@ -123,7 +125,7 @@ def decide(guide: Guide, body: Any, lang: str, prefix: str = "") -> dict[str, An
 
 @api.post("/v1/municipalities/<municipality>/decisions")
 def post_decision(municipality: str) -> Any:
-    guide = _guide(municipality)
+    guide = _prepared(municipality)
     body = read_json(request)
     if _lang_problems():
         # report the bad language together with any problem in the body
@@ -137,7 +139,7 @@ def post_decision(municipality: str) -> Any:
 
 @api.post("/v1/municipalities/<municipality>/decisions/batch")
 def post_batch(municipality: str) -> Any:
-    guide = _guide(municipality)
+    guide = _prepared(municipality)
     body = read_json(request)
     _check_lang()
     if isinstance(body, dict):

@@ -18,7 +18,7 @@ from rules.engine import Session
 from rules.errors import EngineError
 from service.access import key_hash
 from service.app import create_app
-from tests.conftest import MUNICIPALITIES
+from service.paths import BUNDLED as MUNICIPALITIES
 from tests.servers import bti_serve, get, post
 from toolkit.scenarios import discover
 

@@ -17,8 +17,9 @@ import pytest
 
 from rules.evaluate import evaluate
 from rules.loader import load_guide
+from rules.prepare import prepare
 from service.cli import main as bti
-from tests.conftest import MUNICIPALITIES
+from service.paths import BUNDLED as MUNICIPALITIES
 from toolkit.diff import diff_guides, sample_cases
 
 SUITE = """\
@@ -157,8 +158,8 @@ def test_diff_lists_exactly_the_cases_one_edited_rule_changes(tmp_path: Path) ->
     text = routing.read_text(encoding="utf-8")
     assert text.count(EDIT[0]) == 1
     routing.write_text(text.replace(*EDIT), encoding="utf-8")
-    old = load_guide(tmp_path / "old" / "national")
-    new = load_guide(tmp_path / "new" / "national")
+    old = prepare(load_guide(tmp_path / "old" / "national"))
+    new = prepare(load_guide(tmp_path / "new" / "national"))
     result = diff_guides(old, new)
     assert result.changed_rules == ("national.routing.poverty_housing",)
     listed = {c.label for c in result.changes}
@@ -167,7 +168,7 @@ def test_diff_lists_exactly_the_cases_one_edited_rule_changes(tmp_path: Path) ->
     assert {c.fields for c in result.changes} == {("actors",)}
     # exactly the sampled cases in which the rule fires and the actors differ; none where it does not fire
     expected = set()
-    for label, case in sample_cases(new):
+    for label, case in sample_cases(new.guide):
         before, after = evaluate(old, case), evaluate(new, case)
         fired = "national.routing.poverty_housing" in {e.rule for e in before.explanation}
         assert fired or before.actors == after.actors
