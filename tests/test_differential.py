@@ -31,6 +31,8 @@ from service.paths import BUNDLED as MUNICIPALITIES
 from toolkit.reference import evaluate_reference
 from toolkit.scenarios import Scenario, discover, parse_request
 
+pytestmark = pytest.mark.slow
+
 EXAMPLES = int(os.environ.get("BTI_DIFF_EXAMPLES", "300"))
 GUIDES = sorted(p.name for p in MUNICIPALITIES.iterdir() if (p / "guide.yaml").is_file())
 SCENARIOS = [s for s in discover(MUNICIPALITIES) if "error" not in s.expect]  # the valid requests
