@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # rules.laws builds on this module
+    from rules.laws import LawRegistry
 
 NATIONAL = "national"  # the baseline guide every municipality's guide extends
 LANGUAGES = ("nb", "nn", "en")
@@ -24,9 +27,8 @@ CONSENT_ANSWERS = ("not_asked", "given", "refused", "withdrawn", "partial")
 RESPONSIBILITIES = ("shared", "one_parent", "child_welfare")
 MEASURES = ("yes", "partly", "no")
 SUBJECT_KINDS = ("child", "pregnant")
-URGENT_STEPS = frozenset(
-    {"call_emergency_112", "contact_child_welfare_emergency", "notify_police", "report_to_child_welfare"}
-)
+URGENT_STEPS = frozenset({"call_emergency_112", "call_medical_emergency_113", "contact_child_welfare_emergency",
+                          "notify_police", "report_to_child_welfare"})
 DERIVED_FLAGS = ("parents_suspected",)
 
 
@@ -47,6 +49,7 @@ class Service:
     health: bool
     order: int
     local: bool = False
+    reports: bool = True  # may be the reporter of a request (emergency_medical may not)
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,9 @@ class StepInfo:
     due: str | None = None  # "today"
     due_setting: str | None = None
     dropped_when: tuple[str, ...] = ()
+    guidance: tuple[str, ...] = ()  # professional sources that recommend it (never a statute)
+    # statutes added when the request has one of the signals (straffeloven § 196 on call_emergency_112)
+    legal_basis_by_signal: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,7 @@ class ForbiddenInfo:
     legal_basis: tuple[str, ...]
     removes: tuple[str, ...]
     order: int
+    guidance: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,7 +121,7 @@ class Catalog:
     def with_local_services(self, local: Mapping[str, Service], labels: Mapping[str, Text]) -> Catalog:
         """A copy with a guide's local teams added and national services relabelled."""
         services = {
-            code: (Service(code, labels[code], s.health, s.order) if code in labels else s)
+            code: (Service(code, labels[code], s.health, s.order, reports=s.reports) if code in labels else s)
             for code, s in self.services.items()
         }
         services.update(local)
@@ -277,6 +284,7 @@ class Guide:
     files: tuple[str, ...] = ()
     extends: str | None = None
     date: str | None = None  # when this version was adopted (guide.yaml `date:`), ISO
+    laws: LawRegistry | None = field(default=None, compare=False, repr=False)  # the national guide's statutes
 
     def level_name(self, level: int, lang: str) -> str:
         return self.level_names[level].in_lang(lang)

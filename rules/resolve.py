@@ -106,28 +106,33 @@ def _explanation_key(rule: Rule) -> tuple[int, int, int]:
 
 
 class StepOutputs:
-    """A decision's step entries: each depends only on the guide, the reporter and the language,
-    so it is made once and then reused by every decision (a prepared guide keeps one)."""
+    """A decision's step entries: each depends only on the guide, the reporter, the language and
+    (rarely) the signals a statute applies to, so it is made once and then reused by every
+    decision (a prepared guide keeps one)."""
 
     def __init__(self, guide: Guide) -> None:
         self._catalog, self._settings = guide.catalog, guide.settings
-        self._made: dict[tuple[str, str, str], StepOut] = {}
+        self._made: dict[tuple[str, str, str, tuple[str, ...]], StepOut] = {}
 
-    def get(self, code: str, reporter: str, lang: str) -> StepOut:
-        key = (code, reporter, lang)
+    def get(self, code: str, case: Case, lang: str) -> StepOut:
+        info = self._catalog.steps[code]
+        by_signal = tuple(b for signals, bases in info.legal_basis_by_signal
+                          if any(s in case.signals for s in signals) for b in bases)
+        key = (code, case.reporter, lang, by_signal)
         found = self._made.get(key)
         if found is None:
-            found = self._made[key] = self._make(code, reporter, lang)
+            found = self._made[key] = self._make(info, case.reporter, lang, by_signal)
         return found
 
-    def _make(self, code: str, reporter: str, lang: str) -> StepOut:
-        info = self._catalog.steps[code]
+    def _make(self, info: StepInfo, reporter: str, lang: str, by_signal: tuple[str, ...]) -> StepOut:
         service = self._catalog.services.get(reporter)
         basis = list(info.legal_basis)
         for name in [reporter, *(["health"] if service and service.health else [])]:
             basis.extend(b for b in info.legal_basis_by_reporter.get(name, ()) if b not in basis)
+        basis.extend(b for b in dict.fromkeys(by_signal) if b not in basis)
         due = 0 if info.due == "today" else (self._settings.value(info.due_setting) if info.due_setting else None)
-        return StepOut(code, info.kind, info.label.in_lang(lang), info.text.in_lang(lang), tuple(basis), due)
+        return StepOut(info.code, info.kind, info.label.in_lang(lang), info.text.in_lang(lang), tuple(basis), due,
+                       info.guidance)
 
 
 def resolve(guide: Guide, case: Case, fired: Sequence[Rule], levels: Levels, required_from: str | None,
@@ -150,10 +155,10 @@ def resolve(guide: Guide, case: Case, fired: Sequence[Rule], levels: Levels, req
         level=levels.decided, level_name=guide.level_name(levels.decided, lang),
         urgent=bool(URGENT_STEPS & set(steps)),
         actors=tuple(actor_out(s, r) for s, r in resolve_actors(fired, steps, case, catalog)),
-        steps=tuple(made.get(c, case.reporter, lang) for c in steps),
+        steps=tuple(made.get(c, case, lang) for c in steps),
         forbidden=tuple(
             ForbiddenOut(f, catalog.forbidden[f].label.in_lang(lang), catalog.forbidden[f].text.in_lang(lang),
-                         catalog.forbidden[f].legal_basis)
+                         catalog.forbidden[f].legal_basis, catalog.forbidden[f].guidance)
             for f in forbidden
         ),
         consent=ConsentOut(required_from, answer == "given", levels.blocks_level),
