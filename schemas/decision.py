@@ -23,7 +23,11 @@ class DecisionStepSchema(Schema):
     code = fields.String(required=True)
     kind = fields.String(required=True)
     text = fields.String(required=True)
-    legal_basis = fields.List(fields.String(), required=True)
+    legal_basis = fields.List(fields.String(), required=True,
+                              metadata={"description": "statutes, regulations and conventions in force, with the "
+                                                       "section; empty when no law requires or permits the step"})
+    guidance = fields.List(fields.String(), required=True,
+                           metadata={"description": "professional sources that recommend the step (not law)"})
     due_days = fields.Integer(allow_none=True, required=True,
                               metadata={"description": "days within which to do it; 0 = today; null = no deadline"})
 
@@ -32,6 +36,7 @@ class DecisionForbiddenSchema(Schema):
     code = fields.String(required=True)
     text = fields.String(required=True)
     legal_basis = fields.List(fields.String(), required=True)
+    guidance = fields.List(fields.String(), required=True)
 
 
 class ConsentOutcomeSchema(Schema):

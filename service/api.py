@@ -81,9 +81,9 @@ def present(decision: Decision) -> dict[str, Any]:
         "urgent": decision.urgent,
         "actors": [{"service": a.service, "role": a.role, "label": a.label} for a in decision.actors],
         "steps": [{"code": s.code, "kind": s.kind, "text": s.text, "legal_basis": list(s.legal_basis),
-                   "due_days": s.due_days} for s in decision.steps],
-        "forbidden": [{"code": f.code, "text": f.text, "legal_basis": list(f.legal_basis)}
-                      for f in decision.forbidden],
+                   "guidance": list(s.guidance), "due_days": s.due_days} for s in decision.steps],
+        "forbidden": [{"code": f.code, "text": f.text, "legal_basis": list(f.legal_basis),
+                       "guidance": list(f.guidance)} for f in decision.forbidden],
         "consent": {"required_from": consent.required_from, "satisfied": consent.satisfied,
                     "blocks_level": consent.blocks_level},
         "explanation": [{"rule": e.rule, "title": e.title, "because": e.because, "signals": list(e.signals)}
