@@ -2,13 +2,17 @@
 
     BTIError
     ├── RuleFileError      a rule, catalog or guide file is wrong (carries every problem found)
-    ├── CaseError          a case does not fit the guide (age outside the guide's range, …)
+    ├── StepError          status.step names a pathway step that does not apply to the case
     └── EngineError        durable_rules failed while evaluating a case
+
+(A request that does not fit its guide is refused by the request schema, schemas.request,
+before it becomes a Case — except a pathway step that does not apply to it, which only the
+engine can tell; toolkit adds ScenarioFileError under BTIError.)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class BTIError(Exception):
@@ -44,16 +48,17 @@ class RuleFileError(BTIError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-@dataclass
-class CaseError(BTIError):
-    """A request that is well-formed but does not fit the guide; ``details`` as (field, message)."""
-
-    details: list[tuple[str, str]] = field(default_factory=list)
-    suggestions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by field
-
-    def __str__(self) -> str:
-        return "; ".join(f"{f}: {m}" for f, m in self.details)
-
-
 class EngineError(BTIError):
     """The rule engine failed; the decision is not given rather than given wrong."""
+
+
+class StepError(BTIError):
+    """``status.step`` names a step of the current level whose condition does not hold for the
+    case (the engine decides it); ``suggestions`` are steps that apply."""
+
+    field = "status.step"
+
+    def __init__(self, message: str, suggestions: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.suggestions = suggestions

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # rules.laws and rules.pathway build on this module
+    from rules.laws import LawRegistry
     from rules.pathway import Pathway
 
 NATIONAL = "national"  # the baseline guide every municipality's guide extends
@@ -59,6 +60,11 @@ class SignalInfo:
     label: Text
     subjects: tuple[str, ...]
     order: int
+
+
+# Actors a rule may name by where they stand in the case rather than by a service code.
+REPORTER_REF, INVOLVED_REF = "reporter.service", "status.services_involved"
+CASE_ACTOR_REFS = (REPORTER_REF, INVOLVED_REF)
 
 
 @dataclass(frozen=True)
@@ -279,22 +285,15 @@ class Guide:
     files: tuple[str, ...] = ()
     extends: str | None = None
     date: str | None = None  # when this version was adopted (guide.yaml `date:`), ISO
-    laws: Any = field(default=None, compare=False, repr=False)  # rules.laws.LawRegistry of the national guide
-    pathway: Pathway = field(default_factory=lambda: _empty_pathway())  # steps per level, tools, contacts
-    # Set by the loader once the rules are compiled and loaded into the engine:
-    compiled: Any = field(default=None, compare=False, repr=False)  # rules.compiler.CompiledGuide
-    engine: Any = field(default=None, compare=False, repr=False)  # rules.engine.RuleEngine
-    fact_template: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    # outputs that depend only on the guide (a step's text and legal basis per reporter and
-    # language): made once, then reused by every decision
-    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    laws: LawRegistry | None = field(default=None, compare=False, repr=False)  # the national guide's statutes
+    pathway: Pathway = field(default_factory=lambda: _empty_pathway())  # steps per level, tools, teams, contacts
 
     def level_name(self, level: int, lang: str) -> str:
         return self.level_names[level].in_lang(lang)
 
 
 def _empty_pathway() -> Pathway:
-    from rules.pathway import Pathway  # rules.pathway builds on this module
+    from rules.pathway import Pathway
 
     return Pathway()
 

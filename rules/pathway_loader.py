@@ -32,9 +32,6 @@ from rules.pathway import (
 from rules.pathway_grammar import PathwayFileSchema, StepSchema, make_team, make_tool
 from rules.yamlsource import Document, format_path, read_yaml
 
-# Reporters that cannot report (contract: emergency_medical) need no pathway step.
-NOT_REPORTERS = ("emergency_medical",)
-
 
 def _validate(schema: Schema, doc: Document, catalog: Catalog, data: Any, prefix: tuple[str | int, ...],
               problems: list[Problem]) -> Any:
@@ -237,7 +234,7 @@ def _ir(cond: Condition | None, catalog: Catalog, settings: Settings) -> IR:
 def coverage_problems(pathway: Pathway, guide_id: str, catalog: Catalog, settings: Settings) -> list[Problem]:
     """Steps that can never apply, and levels with no step for some reporter or subject."""
     problems: list[Problem] = []
-    reporters = [code for code in catalog.services if code not in NOT_REPORTERS]
+    reporters = [code for code, s in catalog.services.items() if s.reports]
     for level in pathway.levels.values():
         if level.guide != guide_id:
             continue
@@ -264,7 +261,7 @@ def coverage_problems(pathway: Pathway, guide_id: str, catalog: Catalog, setting
 
 def describe_reporters(step: PathwayStep, catalog: Catalog, settings: Settings) -> list[str]:
     """The reporters a step can apply to (every reporter when it has no condition)."""
-    reporters = [code for code in catalog.services if code not in NOT_REPORTERS]
+    reporters = [code for code, s in catalog.services.items() if s.reports]
     if step.when is None:
         return reporters
     ir = _ir(step.when, catalog, settings)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Set
 
 from rules.case import Case
 from rules.decision import ActorOut, ContactOut, OutcomeOut, PathwayOut, PathwayStepOut, TeamOut, ToolOut
-from rules.errors import CaseError
+from rules.errors import StepError
 from rules.messages import closest
 from rules.model import Guide
 from rules.pathway import Contact, PathwayStep, Tool, Who
@@ -43,7 +43,7 @@ def check_step(guide: Guide, case: Case, held: Set[int]) -> None:
     else:
         message = f"{case.step!r} is not a step of level {case.current_level} in this guide"
     hint = f"; the steps of level {case.current_level} here: {', '.join(ids)}" if ids else ""
-    raise CaseError([("status.step", message + hint)], {"status.step": tuple(closest(case.step, ids) or ids[:3])})
+    raise StepError(message + hint, tuple(closest(case.step, ids) or ids[:3]))
 
 
 def statuses(ids: list[str], case: Case, level: int) -> list[str]:

@@ -30,11 +30,7 @@ def _who(guide: Guide, who: Who, lang: str) -> dict[str, Any]:
 
 
 def _reporters(guide: Guide, step: PathwayStep) -> list[str]:
-    key = ("pathway_reporters", step.id)
-    found = guide.memo.get(key)
-    if found is None:
-        found = guide.memo[key] = describe_reporters(step, guide.catalog, guide.settings)
-    return list(found)
+    return describe_reporters(step, guide.catalog, guide.settings)
 
 
 def step_body(guide: Guide, step: PathwayStep, lang: str) -> dict[str, Any]:

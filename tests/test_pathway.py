@@ -14,10 +14,11 @@ import pytest
 from flask.testing import FlaskClient
 
 from rules.case import Case
-from rules.errors import CaseError, Problem, RuleFileError
+from rules.errors import Problem, RuleFileError, StepError
 from rules.evaluate import evaluate
 from rules.loader import Registry, load_guide
 from rules.model import Guide
+from rules.prepare import PreparedGuide, prepare
 
 GUIDE_YAML = """\
 id: testkommune
@@ -85,8 +86,8 @@ def problems(tmp_path: Path, national: Guide, pathway: str) -> list[Problem]:
 
 
 @pytest.fixture(scope="module")
-def local(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Guide:
-    return make_guide(tmp_path_factory.mktemp("pw"), registry.guides["national"], LEVEL_1)
+def local(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> PreparedGuide:
+    return prepare(make_guide(tmp_path_factory.mktemp("pw"), registry.guides["national"], LEVEL_1))
 
 
 def case(**kw: Any) -> Case:
@@ -140,12 +141,12 @@ def test_bad_pathway_file(tmp_path: Path, registry: Registry, name: str, text: s
     assert all(p.file.endswith("pathway.yaml") for p in found), found
 
 
-def test_good_pathway_loads_and_replaces_only_its_level(local: Guide, registry: Registry) -> None:
-    national = registry.guides["national"].pathway
-    assert [s.id for s in local.pathway.levels[1].steps] == ["school_meeting", "other_meeting", "team", "decide"]
+def test_good_pathway_loads_and_replaces_only_its_level(local: PreparedGuide, registry: Registry) -> None:
+    national, pathway = registry.guides["national"].pathway, local.guide.pathway
+    assert [s.id for s in pathway.levels[1].steps] == ["school_meeting", "other_meeting", "team", "decide"]
     for level in (0, 2, 3):  # inherited unchanged
-        assert local.pathway.levels[level] == national.levels[level]
-    assert set(local.pathway.tools) == {*national.tools, "observation"}
+        assert pathway.levels[level] == national.levels[level]
+    assert set(pathway.tools) == {*national.tools, "observation"}
 
 
 def test_the_national_pathway_follows_the_bti_template(guide: Guide) -> None:
@@ -161,23 +162,23 @@ def test_the_national_pathway_follows_the_bti_template(guide: Guide) -> None:
 # --- the engine decides which steps apply ------------------------------------------------------
 
 
-def test_step_conditions_are_engine_rules(local: Guide) -> None:
+def test_step_conditions_are_engine_rules(local: PreparedGuide) -> None:
     """Each step and deadline condition is one durable rule of phase 1 (none decided in Python)."""
-    assert len(local.pathway.conditions) == 3  # two step conditions, one deadline
+    assert len(local.guide.pathway.conditions) == 3  # two step conditions, one deadline
     assert set(local.compiled.pathway_rules.values()) == {0, 1, 2}
     assert all(name in local.compiled.rulesets[1] for name in local.compiled.pathway_rules)
 
 
 @pytest.mark.parametrize(("reporter", "first"), [("school", "school_meeting"), ("kindergarten", "other_meeting"),
                                                  ("health_station", "other_meeting")])
-def test_a_step_applies_only_to_its_reporters(local: Guide, reporter: str, first: str) -> None:
+def test_a_step_applies_only_to_its_reporters(local: PreparedGuide, reporter: str, first: str) -> None:
     decision = evaluate(local, case(reporter=reporter, age=5 if reporter != "school" else 9))
     assert decision.level == 1 and decision.pathway is not None
     assert [s.id for s in decision.pathway.steps] == [first, "team", "decide"]
     assert [s.number for s in decision.pathway.steps] == [1, 2, 3]
 
 
-def test_conditional_deadline(local: Guide) -> None:
+def test_conditional_deadline(local: PreparedGuide) -> None:
     plain = evaluate(local, case())
     bullying = evaluate(local, case(signals={"bullying": 2}))
     assert plain.pathway and bullying.pathway
@@ -186,7 +187,7 @@ def test_conditional_deadline(local: Guide) -> None:
     assert {s.id: s.due_from for s in bullying.pathway.steps}["team"] == "concern"
 
 
-def test_who_tools_outcomes_and_teams(local: Guide) -> None:
+def test_who_tools_outcomes_and_teams(local: PreparedGuide) -> None:
     pathway = evaluate(local, case(), "nb").pathway
     assert pathway is not None
     steps = {s.id: s for s in pathway.steps}
@@ -203,34 +204,33 @@ def test_who_tools_outcomes_and_teams(local: Guide) -> None:
 # --- status.step ------------------------------------------------------------------------------
 
 
-def test_school_reporter_at_the_evaluation_step(guide: Guide) -> None:
+def test_school_reporter_at_the_evaluation_step(prepared: PreparedGuide) -> None:
     """The national level 1: meeting, plan, carry out, evaluate, decide; at 1.4 the three before
     are done, 1.4 is current, the deciding step is next."""
-    decision = evaluate(guide, case(current_level=1, step="1.4"))
+    decision = evaluate(prepared, case(current_level=1, step="1.4"))
     assert decision.level == 1 and decision.pathway is not None
     assert [(s.id, s.status) for s in decision.pathway.steps] == [
         ("1.1", "done"), ("1.2", "done"), ("1.3", "done"), ("1.4", "current"), ("1.5", "next")]
 
 
-def test_statuses_when_the_level_changes(guide: Guide) -> None:
+def test_statuses_when_the_level_changes(prepared: PreparedGuide) -> None:
     """At level 1 with measures that did not work the case moves to level 2: its first step is next."""
-    decision = evaluate(guide, case(current_level=1, measures_effective="no", step="1.5", consent_parents="given"))
+    decision = evaluate(prepared, case(current_level=1, measures_effective="no", step="1.5", consent_parents="given"))
     assert decision.level == 2 and decision.pathway is not None
     assert [s.status for s in decision.pathway.steps] == ["next", "todo", "todo", "todo", "todo"]
 
 
-def test_violence_by_caregiver_pauses_the_pathway(guide: Guide) -> None:
-    decision = evaluate(guide, case(signals={"violence_by_caregiver": 2}, current_level=1, step="1.2"))
+def test_violence_by_caregiver_pauses_the_pathway(prepared: PreparedGuide) -> None:
+    decision = evaluate(prepared, case(signals={"violence_by_caregiver": 2}, current_level=1, step="1.2"))
     assert decision.pathway is not None
     assert decision.pathway.paused is True and decision.pathway.steps == () and decision.pathway.teams == ()
 
 
-def test_a_step_that_does_not_apply_is_refused_with_suggestions(local: Guide) -> None:
-    with pytest.raises(CaseError) as info:
+def test_a_step_that_does_not_apply_is_refused_with_suggestions(local: PreparedGuide) -> None:
+    with pytest.raises(StepError) as info:
         evaluate(local, case(reporter="kindergarten", age=5, current_level=1, step="school_meeting"))
-    [(field, message)] = info.value.details
-    assert field == "status.step" and "does not apply" in message
-    assert "other_meeting" in info.value.suggestions["status.step"]
+    assert info.value.field == "status.step" and "does not apply" in info.value.message
+    assert "other_meeting" in info.value.suggestions
 
 
 def post(client: FlaskClient, municipality: str, body: dict[str, Any]) -> Any:
@@ -273,19 +273,19 @@ def contacts(decision: Any) -> dict[str, tuple[str | None, str | None] | None]:
     return {s.code: (s.contact.phone, s.contact.url) if s.contact else None for s in decision.steps}
 
 
-def test_national_contacts(guide: Guide) -> None:
-    acute = contacts(evaluate(guide, case(signals={"acute_danger": 1})))
+def test_national_contacts(prepared: PreparedGuide, guide: Guide) -> None:
+    acute = contacts(evaluate(prepared, case(signals={"acute_danger": 1})))
     assert acute["call_emergency_112"] == ("112", None)
     assert acute["contact_child_welfare_emergency"] == ("116 111", None)
     assert acute["report_to_child_welfare"] is None  # no national number for the local office
     medical = guide.pathway.contact_for("call_medical_emergency_113", "emergency_medical")
     assert medical is not None and medical.phone == "113"
-    police = contacts(evaluate(guide, case(signals={"forced_marriage": 2}, age=16)))
+    police = contacts(evaluate(prepared, case(signals={"forced_marriage": 2}, age=16)))
     assert police["notify_police"] == ("02800", None)
     assert police["talk_with_child"] is None
 
 
-def test_a_guides_contacts_replace_the_national_ones_but_not_112(local: Guide) -> None:
+def test_a_guides_contacts_replace_the_national_ones_but_not_112(local: PreparedGuide) -> None:
     acute = contacts(evaluate(local, case(signals={"acute_danger": 1})))
     assert acute["call_emergency_112"] == ("112", None)
     assert acute["report_to_child_welfare"] == ("12 34 56 78", None)
@@ -317,9 +317,9 @@ def test_the_guide_as_data(client: FlaskClient) -> None:
     assert [n["label"] for n in body["level_names"]] == ["0", "1", "2", "3"]
 
 
-def test_the_guide_as_data_gives_conditions_in_words(client: FlaskClient, local: Guide) -> None:
+def test_the_guide_as_data_gives_conditions_in_words(client: FlaskClient, local: PreparedGuide) -> None:
     from service.pathway_view import pathway_body
-    body = pathway_body(local, "nb")
+    body = pathway_body(local.guide, "nb")
     [level_1] = [level for level in body["pathway"] if level["level"] == 1]
     steps = {s["id"]: s for s in level_1["steps"]}
     assert steps["school_meeting"]["applies_when"] == "reporter.service is school"
@@ -348,12 +348,13 @@ def test_diff_reports_a_pathway_edit(tmp_path: Path, registry: Registry) -> None
     national = registry.guides["national"]
     (tmp_path / "old").mkdir()
     (tmp_path / "new").mkdir()
-    old = make_guide(tmp_path / "old", national, LEVEL_1)
-    new = make_guide(tmp_path / "new", national, LEVEL_1.replace("days: 7", "days: 5"))
-    result = diff_guides(old, new, extra=[("bullying", case(signals={"bullying": 2}))])
+    old = prepare(make_guide(tmp_path / "old", national, LEVEL_1))
+    new = prepare(make_guide(tmp_path / "new", national, LEVEL_1.replace("days: 7", "days: 5")))
+    result = diff_guides(old, new)
     assert result.changed_steps == ("1/team",) and result.changed_rules == ()
-    changed = [c for c in result.changes if c.label == "bullying"]
-    assert [c.fields for c in changed] == [("pathway",)]
-    assert changed[0].old["pathway"]["due_days"]["team"] == 7 and changed[0].new["pathway"]["due_days"]["team"] == 5
-    assert all(c.fields == ("pathway",) for c in result.changes)  # only bullying cases at level 1
+    # only the cases where bullying (concern or stronger) meets level 1 change, and only their pathway
+    assert result.changes and all(c.fields == ("pathway",) for c in result.changes)
+    assert all(c.case.signals.get("bullying", 0) >= 2 for c in result.changes)
+    assert {(c.old["pathway"]["due_days"]["team"], c.new["pathway"]["due_days"]["team"]) for c in result.changes} == {
+        (7, 5)}
     assert "pathway steps added, removed or edited: 1/team" in format_diff(result)
