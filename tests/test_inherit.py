@@ -151,7 +151,7 @@ def test_routing_may_be_replaced(tmp_path: Path) -> None:
             because: "Vi mistenker."
             when: {signal: high_conflict}
             then: {sets: [parents_suspected]}
-        """}, "rules[0].then.sets", "only by national rules 3–4"),
+        """}, "rules[0].then.sets", "only by national rules 3, 3 b and 4"),
 ])
 def test_weakening_the_baseline_is_refused(tmp_path: Path, guide_extra: str, rules: dict[str, str], path: str,
                                            needle: str) -> None:
