@@ -47,7 +47,10 @@ from rules.prepare import PreparedGuide
 from rules.yamlsource import read_yaml
 from schemas.request import DecisionRequestSchema
 
-EXPECT_KEYS = ("level", "urgent", "steps", "forbidden", "actors", "consent", "level_name", "pathway", "error")
+EXPECT_KEYS = ("level", "urgent", "steps", "forbidden", "actors", "consent", "level_name", "legal_basis", "guidance",
+               "pathway", "error")
+# expectations that name only some entries: {step or forbidden code: [its legal basis or guidance]}
+PARTIAL_KEYS = ("consent", "legal_basis", "guidance")
 PATHWAY_KEYS = ("level", "paused", "steps", "next", "current", "due_days")
 
 
@@ -219,8 +222,8 @@ def compare_decision(outcome: Outcome, actual: dict[str, Any], fired: tuple[str,
     outcome.fired = fired
     for key, wanted in outcome.scenario.expect.items():
         got = actual.get(key)
-        if key == "consent" and isinstance(wanted, dict):
-            got = {k: actual["consent"].get(k) for k in wanted}
+        if key in PARTIAL_KEYS and isinstance(wanted, dict):
+            got = {k: actual[key].get(k) for k in wanted}
         if key == "pathway" and isinstance(wanted, dict) and isinstance(got, dict):
             got = {k: got.get(k) for k in wanted}
             if isinstance(wanted.get("due_days"), dict):
@@ -242,6 +245,10 @@ def decision_summary(decision: Decision) -> dict[str, Any]:
         "actors": [f"{a.service}:{a.role}" for a in decision.actors],
         "consent": {"required_from": decision.consent.required_from, "satisfied": decision.consent.satisfied,
                     "blocks_level": decision.consent.blocks_level},
+        "legal_basis": {**{s.code: list(s.legal_basis) for s in decision.steps},
+                        **{f.code: list(f.legal_basis) for f in decision.forbidden}},
+        "guidance": {**{s.code: list(s.guidance) for s in decision.steps},
+                     **{f.code: list(f.guidance) for f in decision.forbidden}},
         "pathway": pathway_summary(decision.pathway),
         "error": None,
     }
