@@ -67,6 +67,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "reason_empty": {"nb": "innholdet er tomt", "nn": "innhaldet er tomt", "en": "the body is empty"},
     # field messages (details[].message)
     "unknown_field": {"nb": "ukjent felt", "nn": "ukjent felt", "en": "unknown field"},
+    "unknown_field_of": {"nb": "ukjent felt; gyldige felt her: {valid}", "nn": "ukjend felt; gyldige felt her: {valid}",
+                         "en": "unknown field; the fields here are: {valid}"},
+    "unknown_id": {"nb": "ingen veileder har denne id-en; GET /v1/municipalities viser dem",
+                   "nn": "ingen rettleiar har denne id-en; GET /v1/municipalities viser dei",
+                   "en": "no guide has this id; GET /v1/municipalities lists them"},
     "required": {"nb": "mangler: feltet er påkrevd", "nn": "manglar: feltet er påkravd",
                  "en": "missing: this field is required"},
     "null": {"nb": "kan ikke være null", "nn": "kan ikkje vere null", "en": "may not be null"},

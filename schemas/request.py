@@ -24,6 +24,7 @@ from rules.model import (
     Guide,
 )
 from schemas.i18n import Msg
+from schemas.privacy import excerpt
 
 MAX_SIGNALS = 50
 
@@ -52,7 +53,7 @@ class Enum(_Documented):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str) or value not in self.choices:
-            raise ValidationError(Msg("unknown_value", closest(value, self.choices), value=value,
+            raise ValidationError(Msg("unknown_value", closest(value, self.choices), value=excerpt(value),
                                       valid=", ".join(self.choices)))
         return value
 
@@ -68,7 +69,7 @@ class Code(_Documented):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         valid = getattr(_guide().catalog, self.section)
         if not isinstance(value, str) or value not in valid:
-            raise ValidationError(Msg("unknown_code", closest(value, valid), value=value))
+            raise ValidationError(Msg("unknown_code", closest(value, valid), value=excerpt(value)))
         return value
 
 
@@ -122,16 +123,16 @@ class SignalField(_Documented):
         errors: dict[str, list[Msg]] = {}
         for key in value:
             if key not in ("code", "strength"):
-                errors[key] = [Msg("unknown_field")]
+                errors[key] = [Msg("unknown_field_of", valid="code, strength")]
         code, strength = value.get("code"), value.get("strength", "concern")
         if "code" not in value:
             errors["code"] = [Msg("required")]
         elif not isinstance(code, str) or code not in signals:
-            errors["code"] = [Msg("unknown_code", closest(code, signals), value=code)]
+            errors["code"] = [Msg("unknown_code", closest(code, signals), value=excerpt(code))]
         if strength is None:
             strength = "concern"
         if not isinstance(strength, str) or strength not in STRENGTHS:
-            errors["strength"] = [Msg("unknown_value", closest(strength, STRENGTHS), value=strength,
+            errors["strength"] = [Msg("unknown_value", closest(strength, STRENGTHS), value=excerpt(strength),
                                       valid=", ".join(STRENGTHS))]
         if errors:
             raise ValidationError(errors)
@@ -139,8 +140,15 @@ class SignalField(_Documented):
 
 
 class StrictSchema(Schema):
+    """A request object: an unknown key is an error that lists the keys this object takes."""
+
     class Meta:
         unknown = RAISE
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.error_messages = {**self.error_messages,
+                               "unknown": Msg("unknown_field_of", valid=", ".join(self.fields))}
 
 
 class SubjectSchema(StrictSchema):
