@@ -11,7 +11,7 @@ from rules.errors import Problem, RuleFileError
 from rules.fields import FIELDS
 from rules.grammar import RuleFileHeadSchema, RuleSchema
 from rules.model import URGENT_STEPS, Catalog, Condition, FieldTest, Rule, SignalTest, walk_condition
-from rules.validate import validate
+from rules.validate import validate_document
 from rules.yamlsource import Document, display_name, format_path, read_yaml
 
 RULES_DIR = "rules"
@@ -51,7 +51,7 @@ def load_rule_file(path: Path, guide_id: str, catalog: Catalog, start: int,
     context = {"catalog": catalog}
     raw = doc.data if isinstance(doc.data, dict) else {}
     try:
-        data = validate(RuleFileHeadSchema(), doc, context)
+        data = validate_document(RuleFileHeadSchema(), doc, context)
     except RuleFileError as exc:
         problems.extend(exc.problems)
         data = {"group": raw.get("group", "?"), "hit": raw.get("hit", "all"), "rules": raw.get("rules")}
@@ -59,7 +59,7 @@ def load_rule_file(path: Path, guide_id: str, catalog: Catalog, start: int,
     loaded: list[tuple[int, dict[str, Any]]] = []
     for i, raw_rule in enumerate(raw_rules):
         try:
-            loaded.append((i, validate(RuleSchema(), doc, context, raw_rule, ("rules", i))))
+            loaded.append((i, validate_document(RuleSchema(), doc, context, raw_rule, ("rules", i))))
         except RuleFileError as exc:
             problems.extend(exc.problems)
     rules: list[Rule] = []

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
 from marshmallow.experimental.context import Context
 
 from rules.case import Case
+from rules.grammar import StrictSchema
 from rules.messages import closest
 from rules.model import (
     CONSENT_ANSWERS,
@@ -139,11 +140,8 @@ class SignalField(_Documented):
         return str(code), str(strength)
 
 
-class StrictSchema(Schema):
-    """A request object: an unknown key is an error that lists the keys this object takes."""
-
-    class Meta:
-        unknown = RAISE
+class RequestObjectSchema(StrictSchema):
+    """An object of the request: an unknown key is an error that lists the keys this object takes."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -151,27 +149,27 @@ class StrictSchema(Schema):
                                "unknown": Msg("unknown_field_of", valid=", ".join(self.fields))}
 
 
-class SubjectSchema(StrictSchema):
+class SubjectSchema(RequestObjectSchema):
     kind = Enum(SUBJECT_KINDS, required=True)
     # the range depends on the kind and the guide (checked with the other fields below)
     age = Int(required=True, metadata={"description": "whole years; national range 0–25 for a child, 12–55 "
                                                       "for a pregnant woman (her age); a guide may narrow it"})
 
 
-class ReporterSchema(StrictSchema):
+class ReporterSchema(RequestObjectSchema):
     service = Code("services", required=True)
 
 
-class FamilySchema(StrictSchema):
+class FamilySchema(RequestObjectSchema):
     parental_responsibility = Enum(RESPONSIBILITIES, allow_none=True, load_default=None)
 
 
-class ConsentSchema(StrictSchema):
+class ConsentSchema(RequestObjectSchema):
     parents = Enum(CONSENT_ANSWERS, allow_none=True, load_default=None)
     subject = Enum(CONSENT_ANSWERS[:4], allow_none=True, load_default=None)
 
 
-class StatusSchema(StrictSchema):
+class StatusSchema(RequestObjectSchema):
     current_level = Int(0, 3, allow_none=True, load_default=None)
     measures_effective = Enum(MEASURES, allow_none=True, load_default=None)
     services_involved = fields.List(Code("services"), allow_none=True, load_default=None)
@@ -181,7 +179,7 @@ class StatusSchema(StrictSchema):
 MAX_SERVICES = 100
 
 
-class DecisionRequestSchema(StrictSchema):
+class DecisionRequestSchema(RequestObjectSchema):
     subject = fields.Nested(SubjectSchema, required=True)
     reporter = fields.Nested(ReporterSchema, required=True)
     signals = fields.List(SignalField(), required=True,
@@ -260,7 +258,7 @@ class DecisionRequestSchema(StrictSchema):
         )
 
 
-class BatchRequestSchema(StrictSchema):
+class BatchRequestSchema(RequestObjectSchema):
     # each case is validated on its own (a bad one is answered at its index), so any value is a case here
     cases = fields.List(fields.Raw(metadata={"description": "a DecisionRequest (#/components/schemas/DecisionRequest)"
                                              "; an invalid one is answered with an error at its index"}),
