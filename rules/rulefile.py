@@ -35,7 +35,7 @@ def _phase_problems(rule: Rule, doc: Document, index: int) -> list[Problem]:
          "who must consent is decided from the request alone"),
         (bool(out.sets) and rule.phase > 1, "sets", "derived facts are set from the request alone"),
         (bool(URGENT_STEPS & set(out.steps)) and rule.phase > 1, "steps",
-         "urgent notification steps (112, barnevernvakt, police, report to child welfare) decide whether the "
+         "urgent notification steps (112, 113, barnevernvakt, police, report to child welfare) decide whether the "
          "ladder pauses, so the rule that gives them may test only the request"),
     ]
     return [Problem(doc.file, doc.line_of((*where, key)), format_path((*where, key)), message)
