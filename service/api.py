@@ -36,7 +36,7 @@ from schemas.request import BatchRequestSchema, DecisionRequestSchema
 from service.access import require
 from service.app import store_of
 from service.catalog_view import catalog_body, municipality_body
-from service.http import ApiError, current_language, details_from, read_json
+from service.http import ApiError, current_language, details_from, read_json, unknown_guide
 from service.observe import metrics, metrics_response
 from service.openapi import Access, documented, operation_of
 
@@ -79,9 +79,10 @@ def _guide(municipality: str) -> Guide:
 
 
 def _prepared(municipality: str) -> PreparedGuide:
-    prepared = store_of(current_app).prepared(municipality)
+    registry = store_of(current_app).registry
+    prepared = registry.prepared.get(municipality)
     if prepared is None:
-        raise ApiError(ErrorCode.UNKNOWN_MUNICIPALITY, id=redact(municipality))
+        raise unknown_guide(municipality, registry.prepared, registry.errors)
     return prepared
 
 
@@ -269,7 +270,7 @@ def get_status() -> Any:
 
 @api.get("/metrics")
 @documented(operation_id="getMetrics", summary="Prometheus metrics, summed over the workers", tag="operations",
-            media_type="text/plain", description="The Prometheus text format (version 0.0.4)",
+            media_type="text/plain", description="The Prometheus text exposition format",
             access=Access.ADMIN)
 def get_metrics() -> Any:
     return metrics_response()
