@@ -106,7 +106,14 @@ def parse_yaml(text: str, file: str) -> Document:
         return doc
     constructor = _Loader(text)
     problems: list[Problem] = []
-    doc.data = _build(node, (), doc, constructor, problems)
+    try:
+        doc.data = _build(node, (), doc, constructor, problems)
+    except yaml.MarkedYAMLError as exc:  # a tag the safe loader cannot construct (!!python/..., !include)
+        mark = exc.problem_mark or exc.context_mark
+        raise RuleFileError([Problem(file, mark.line + 1 if mark else None, "",
+                                     f"not allowed in a rule file: {exc.problem or exc.context}")]) from None
+    except RecursionError:
+        raise RuleFileError([Problem(file, None, "", "nested too deeply to read")]) from None
     if problems:
         raise RuleFileError(problems)
     return doc

@@ -13,11 +13,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rules.errors import RuleFileError
+from rules.errors import Problem, RuleFileError
 from rules.loader import CATALOG_FILE, GUIDE_FILE, NATIONAL, RULES_DIR, Registry, load_guide
 from rules.model import Guide
 from rules.prepare import PreparedGuide, prepare
+from rules.yamlsource import display_name
 from service.observe import metrics
+from service.snapshots import Snapshots, StateDirError, default_state_dir
 
 log = logging.getLogger("bti.reload")
 RETIRE_AFTER = 60.0  # seconds an old version stays loaded for requests that still hold it
@@ -55,8 +57,9 @@ class GuideStore:
     """Holds the current :class:`Registry`; a request takes one reference to its guide and uses
     it throughout, so a reload never changes a guide under a request in flight."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, state_dir: Path | None = None) -> None:
         self.root = root
+        self.snapshots = Snapshots(state_dir or default_state_dir(root))
         self._lock = threading.Lock()
         self.registry = Registry()
         self.status: dict[str, GuideStatus] = {}
@@ -125,23 +128,82 @@ class GuideStore:
         if folder is None:
             return None
         try:
-            guide = load_guide(folder, baseline.guide if baseline else None, root=self.root)
-        except RuleFileError as exc:
-            status.last_error = [str(p) for p in exc.problems]
+            prepared = self._load_live(gid, folder, baseline)
+        except Exception as exc:  # whatever goes wrong while loading a guide is that guide's problem
+            problems = self._problems(gid, folder, exc)
+            status.last_error = [str(p) for p in problems]
             status.last_error_at = time.time()
             self.reload_errors += 1
             metrics().reload_errors.labels(gid).inc()
-            for problem in exc.problems:
+            for problem in problems:
                 log.error("guide %s refused, %s", gid, problem)
-            if gid not in guides:
-                errors[gid] = exc  # no good version to keep serving
-            return None
-        prepared = guides[gid] = prepare(guide)
+            if gid in guides:
+                return None  # the last good version in memory keeps serving
+            accepted = self._load_accepted(gid, baseline)
+            if accepted is None:
+                errors[gid] = RuleFileError(problems)  # no good version to serve
+                return None
+            guides[gid] = accepted
+            errors.pop(gid, None)
+            status.version, status.digest = accepted.guide.version, accepted.guide.digest
+            status.loaded_at = time.time()
+            log.warning("guide %s serves its last accepted version %s", gid, accepted.guide.version)
+            return accepted
+        guide = prepared.guide
+        guides[gid] = prepared
         errors.pop(gid, None)
         status.version, status.digest, status.loaded_at = guide.version, guide.digest, time.time()
         status.last_error = status.last_error_at = None
         status.reloads += 1
         return prepared
+
+    def _load_live(self, gid: str, folder: Path, baseline: PreparedGuide | None) -> PreparedGuide:
+        """Load a copy of the live folder; keep the copy as the accepted snapshot if it loads."""
+        base = baseline.guide if baseline else None
+        try:
+            staged = self.snapshots.stage(gid, folder)
+        except StateDirError as exc:
+            log.warning("no snapshot kept of guide %s: %s", gid, exc)
+            return prepare(load_guide(folder, base, root=self.root))
+        try:
+            prepared = prepare(load_guide(staged / gid, base, root=staged))
+        except BaseException:
+            self.snapshots.discard(staged)
+            raise
+        try:
+            self.snapshots.accept(gid, staged, prepared.guide.digest)
+        except OSError as exc:
+            log.warning("no snapshot kept of guide %s: %s", gid, exc)
+        return prepared
+
+    def _load_accepted(self, gid: str, baseline: PreparedGuide | None) -> PreparedGuide | None:
+        root = self.snapshots.accepted(gid)
+        if root is None:
+            return None
+        try:
+            return prepare(load_guide(root / gid, baseline.guide if baseline else None, root=root))
+        except Exception as exc:
+            log.error("guide %s: its last accepted version does not load either: %s", gid, exc)
+            return None
+
+    def _problems(self, gid: str, folder: Path, exc: Exception) -> list[Problem]:
+        if isinstance(exc, RuleFileError):
+            return list(exc.problems) or [Problem(gid, None, "", "not loaded: the national guide does not load")]
+        where = display_name(folder, self.root)
+        if isinstance(exc, OSError):
+            if exc.filename:
+                name = Path(str(exc.filename))
+                where = display_name(name, self.root)
+                if name.is_absolute() and self.snapshots.dir in name.parents:
+                    where = f"{gid}/{RULES_DIR}/{name.name}" if name.parent.name == RULES_DIR else f"{gid}/{name.name}"
+            return [Problem(where, None, "", f"cannot be read: {exc.strerror or exc}")]
+        if isinstance(exc, RecursionError):
+            return [Problem(where, None, "", "a rule file is nested too deeply to load")]
+        if isinstance(exc, MemoryError):
+            return [Problem(where, None, "", "the guide is too large to load")]
+        text = str(exc)
+        text = text if len(text) <= 200 else text[:200] + "…"
+        return [Problem(where, None, "", f"could not be loaded: {type(exc).__name__}: {text}")]
 
     def _close_retired(self, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now

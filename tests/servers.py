@@ -25,6 +25,27 @@ def free_port() -> int:
 @contextmanager
 def bti_serve(root: Path, workers: int = 2, reload_interval: float = 0, env: dict[str, str] | None = None,
               log: Path | None = None) -> Iterator[str]:
+    with bti_serve_process(root, workers, reload_interval, env, log) as (url, _):
+        yield url
+
+
+def worker_pids(master: int) -> set[int]:
+    """The gunicorn workers of ``master`` (its child processes, from /proc)."""
+    pids = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:
+            pids.add(int(stat.parent.name))
+    return pids
+
+
+@contextmanager
+def bti_serve_process(root: Path, workers: int = 2, reload_interval: float = 0, env: dict[str, str] | None = None,
+                      log: Path | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Like :func:`bti_serve`, also giving the gunicorn master's process."""
     port = free_port()
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
     server = subprocess.Popen(
@@ -42,7 +63,7 @@ def bti_serve(root: Path, workers: int = 2, reload_interval: float = 0, env: dic
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("bti serve did not start") from None
                 time.sleep(0.1)
-        yield url
+        yield url, server
     finally:
         server.terminate()
         server.wait(timeout=15)

@@ -1,0 +1,206 @@
+"""The last good version of a guide lives on disk, not only in a worker's memory: a worker that
+starts while the guide's folder is broken serves the same version as its siblings. And whatever
+goes wrong while loading one guide stays that guide's problem."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.paths import BUNDLED as MUNICIPALITIES
+from service.store import GuideStore
+from tests.servers import bti_serve_process, get, post, worker_pids
+
+CASE = {"subject": {"kind": "child", "age": 9}, "reporter": {"service": "school"}, "signals": ["school_absence"]}
+BROKEN = "group: local\nrules: [\n"
+
+
+@pytest.fixture()
+def root(tmp_path: Path) -> Path:
+    root = tmp_path / "municipalities"
+    shutil.copytree(MUNICIPALITIES, root, ignore=shutil.ignore_patterns("scenarios"))
+    (root / "tromso" / "rules").mkdir(exist_ok=True)
+    return root
+
+
+def _store(root: Path, state: Path) -> GuideStore:
+    store = GuideStore(root, state_dir=state)
+    store.load()
+    return store
+
+
+def _set_version(guide_yaml: Path, version: str) -> None:
+    text = guide_yaml.read_text(encoding="utf-8")
+    guide_yaml.write_text(text.replace('version: "2026.1"', f'version: "{version}"'), encoding="utf-8")
+
+
+def test_a_worker_that_starts_into_a_broken_guide_serves_the_last_accepted_version(root: Path, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    first = _store(root, state)
+    _set_version(root / "tromso" / "guide.yaml", "2026.2")
+    assert first.check() and first.get("tromso").version == "2026.2"  # type: ignore[union-attr]
+    (root / "tromso" / "rules" / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    _set_version(root / "tromso" / "guide.yaml", "2026.3")
+    first.check()
+
+    second = _store(root, state)  # a worker started after the file broke
+    guide = second.get("tromso")
+    assert guide is not None and guide.version == "2026.2"
+    assert guide.digest == first.get("tromso").digest  # type: ignore[union-attr]
+    assert second.status["tromso"].last_error and "broken.yaml" in second.status["tromso"].last_error[0]
+    assert second.ready
+
+
+def test_a_guide_with_no_accepted_version_is_not_served(root: Path, tmp_path: Path) -> None:
+    (root / "tromso" / "rules" / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    store = _store(root, tmp_path / "state")
+    assert store.get("tromso") is None
+    assert "tromso" in store.registry.errors
+
+
+def test_a_guide_loads_without_a_writable_state_directory(root: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")
+    store = _store(root, blocker / "state")
+    assert store.get("tromso") is not None and store.ready
+
+
+def _rule_file(root: Path) -> Path:
+    return root / "tromso" / "rules" / "extra.yaml"
+
+
+def _python_tag(root: Path) -> str:
+    _rule_file(root).write_text("group: local\nrules: !!python/name:os.system\n", encoding="utf-8")
+    return "extra.yaml"
+
+
+def _directory_named_like_a_file(root: Path) -> str:
+    _rule_file(root).mkdir()
+    return "extra.yaml"
+
+
+def _dangling_link(root: Path) -> str:
+    _rule_file(root).symlink_to(root / "tromso" / "rules" / "gone.yaml")
+    return "extra.yaml"
+
+
+def _symlink_loop(root: Path) -> str:
+    _rule_file(root).symlink_to(_rule_file(root))
+    return "extra.yaml"
+
+
+def _nested_too_deeply(root: Path) -> str:
+    _rule_file(root).write_text("group: local\nrules: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    return "tromso"
+
+
+@pytest.mark.parametrize("breakage", [_python_tag, _directory_named_like_a_file, _dangling_link, _symlink_loop,
+                                      _nested_too_deeply])
+def test_a_file_that_cannot_be_loaded_is_its_guides_problem_and_blocks_no_other(
+        root: Path, tmp_path: Path, breakage: Any) -> None:
+    where = breakage(root)
+    store = _store(root, tmp_path / "state")  # the worker boots
+    assert store.get("tromso") is None and "tromso" in store.registry.errors
+    error = store.status["tromso"].last_error
+    assert error and where in error[0]
+    assert store.get("oygarden") is not None
+    _set_version(root / "oygarden" / "guide.yaml", "2026.9")  # another guide still reloads
+    assert store.check()
+    assert store.get("oygarden").version == "2026.9"  # type: ignore[union-attr]
+
+
+def test_a_file_deleted_mid_load_is_its_guides_problem(root: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil as shutil_module
+
+    real = shutil_module.copyfile
+
+    def vanishing(src: Any, dst: Any, **kw: Any) -> Any:
+        if Path(src).name == "extra.yaml":
+            raise FileNotFoundError(2, "No such file or directory", str(src))
+        return real(src, dst, **kw)
+
+    _rule_file(root).write_text("group: local\nrules: []\n", encoding="utf-8")
+    monkeypatch.setattr("service.snapshots.shutil.copyfile", vanishing)
+    store = _store(root, tmp_path / "state")
+    error = store.status["tromso"].last_error
+    assert error and "tromso/rules/extra.yaml" in error[0]
+    assert store.get("oygarden") is not None
+
+
+def test_a_failed_guide_is_not_retried_until_its_files_change(root: Path, tmp_path: Path) -> None:
+    _python_tag(root)
+    store = _store(root, tmp_path / "state")
+    assert store.reload_errors == 1
+    assert not store.check()
+    assert store.reload_errors == 1
+
+
+# --- the running service ------------------------------------------------------------------------
+
+def _answers(url: str, n: int) -> list[tuple[int, str | None]]:
+    results: list[tuple[int, str | None]] = []
+
+    def client() -> None:
+        for _ in range(n // 4):
+            status, body = post(f"{url}/v1/municipalities/tromso/decisions", CASE)
+            results.append((status, body.get("ruleset", {}).get("version") if status == 200 else None))
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def _readiness(url: str, n: int) -> list[int]:
+    return [get(f"{url}/readyz")[0] for _ in range(n)]
+
+
+def _wait_for_new_workers(master: int, old: set[int], count: int, url: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        pids = worker_pids(master)
+        if len(pids) == count and not (pids & old) and get(f"{url}/healthz")[0] == 200:
+            break
+        assert time.monotonic() < deadline, "the workers were not replaced"
+        time.sleep(0.2)
+    time.sleep(3)  # let every new worker finish booting
+
+
+@pytest.mark.slow
+def test_every_worker_serves_the_last_good_version_after_kill_and_sighup_while_a_guide_is_broken(
+        root: Path, tmp_path: Path) -> None:
+    env = {"BTI_STATE_DIR": str(tmp_path / "state")}
+    with bti_serve_process(root, workers=2, reload_interval=0.2, env=env) as (url, master):
+        assert {v for _, v in _answers(url, 20)} == {"2026.1"}
+        (root / "tromso" / "rules" / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+        _set_version(root / "tromso" / "guide.yaml", "2026.3")
+        deadline = time.monotonic() + 20
+        while not (get(f"{url}/v1/status")[1]["guides"]["tromso"]["last_reload_error"] or {}).get("problems"):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        time.sleep(1)  # both workers have seen it
+
+        old = worker_pids(master.pid)
+        victim = min(old)
+        os.kill(victim, signal.SIGKILL)  # a worker dies; gunicorn starts another into the broken folder
+        _wait_for_new_workers(master.pid, {victim}, 2, url)
+        after_kill, ready_after_kill = _answers(url, 40), _readiness(url, 20)
+
+        old = worker_pids(master.pid)
+        master.send_signal(signal.SIGHUP)  # every worker is replaced
+        _wait_for_new_workers(master.pid, old, 2, url)
+        after_hup, ready_after_hup = _answers(url, 40), _readiness(url, 20)
+
+    assert after_kill == [(200, "2026.1")] * 40
+    assert after_hup == [(200, "2026.1")] * 40
+    assert set(ready_after_kill) == set(ready_after_hup) == {200}
