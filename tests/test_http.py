@@ -688,7 +688,8 @@ def test_decision_has_every_key_of_the_contract(client: FlaskClient) -> None:
     body = decision(post_json(client, DECISIONS, FULL_CASE))
     assert isinstance(body["decision_id"], str) and body["decision_id"]
     assert body["municipality"] == "national"
-    assert set(body["ruleset"]) == {"version", "digest"}
+    assert set(body["ruleset"]) == {"version", "digest", "status"}
+    assert body["ruleset"]["status"] == "draft"  # the national guide is the project's draft, adopted by no one
     assert body["lang"] == "nb"
     assert body["level"] in {0, 1, 2, 3}
     assert isinstance(body["level_name"], str) and body["level_name"]
@@ -1030,7 +1031,7 @@ def test_hand_built_response_equals_the_schema_dump(registry: Any) -> None:
     def present_with_schema(decision: Any, decision_id: str) -> dict[str, Any]:
         return DecisionSchema().dump({  # type: ignore[no-any-return]
             "decision_id": decision_id, "municipality": decision.municipality,
-            "ruleset": {"version": decision.version, "digest": decision.digest}, "lang": decision.lang,
+            "ruleset": {"version": decision.version, "digest": decision.digest, "status": decision.status}, "lang": decision.lang,
             "level": decision.level, "level_name": decision.level_name, "urgent": decision.urgent,
             "actors": decision.actors, "steps": decision.steps, "forbidden": decision.forbidden,
             "consent": decision.consent, "explanation": decision.explanation, "pathway": decision.pathway,
