@@ -716,9 +716,10 @@ def test_decision_has_every_key_of_the_contract(client: FlaskClient) -> None:
 def test_ruleset_matches_the_municipality_list(client: FlaskClient) -> None:
     listed = {m["id"]: m for m in client.get("/v1/municipalities").get_json()["municipalities"]}
     body = decision(post_json(client, DECISIONS, CASE))
-    assert body["ruleset"] == {"version": listed["national"]["version"], "digest": listed["national"]["digest"]}
+    keys = ("version", "digest", "status")
+    assert body["ruleset"] == {key: listed["national"][key] for key in keys}
     one = client.get(NATIONAL).get_json()
-    assert body["ruleset"] == {"version": one["version"], "digest": one["digest"]}
+    assert body["ruleset"] == {key: one[key] for key in keys}
 
 
 @pytest.mark.parametrize("query", ["", "?lang=nn", "?lang=en"])
@@ -929,7 +930,7 @@ def test_municipality_list(client: FlaskClient) -> None:
     body = resp.get_json()
     assert set(body) == {"municipalities"}
     for entry in body["municipalities"]:
-        assert set(entry) == {"id", "name", "version", "digest"}
+        assert set(entry) == {"id", "name", "version", "digest", "status"}  # docs/api.md, reading guides
         assert all(isinstance(entry[k], str) and entry[k] for k in entry)
         assert entry["digest"].startswith("sha256:")
     assert "national" in [m["id"] for m in body["municipalities"]]
@@ -942,7 +943,7 @@ def test_national_municipality(client: FlaskClient, query: str) -> None:
     body = resp.get_json()
     assert body["id"] == "national"
     listed = {m["id"]: m for m in client.get("/v1/municipalities" + query).get_json()["municipalities"]}
-    assert {k: body[k] for k in ("id", "name", "version", "digest")} == listed["national"]
+    assert {k: body[k] for k in ("id", "name", "version", "digest", "status")} == listed["national"]
 
 
 @pytest.mark.parametrize(("section", "count"), [("services", 25), ("signals", 38), ("steps", 32),
