@@ -1032,7 +1032,8 @@ def test_hand_built_response_equals_the_schema_dump(registry: Any) -> None:
     def present_with_schema(decision: Any, decision_id: str) -> dict[str, Any]:
         return DecisionSchema().dump({  # type: ignore[no-any-return]
             "decision_id": decision_id, "municipality": decision.municipality,
-            "ruleset": {"version": decision.version, "digest": decision.digest, "status": decision.status}, "lang": decision.lang,
+            "ruleset": {"version": decision.version, "digest": decision.digest, "status": decision.status},
+            "lang": decision.lang,
             "level": decision.level, "level_name": decision.level_name, "urgent": decision.urgent,
             "actors": decision.actors, "steps": decision.steps, "forbidden": decision.forbidden,
             "consent": decision.consent, "explanation": decision.explanation, "pathway": decision.pathway,
