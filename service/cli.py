@@ -1,4 +1,4 @@
-"""The ``bti`` command line (contract §6): serve, check, test, explain.
+"""The ``bti`` command line (README, Command line): serve, check, test, explain.
 
 Environment variables mirror the options: BTI_HOST, BTI_PORT, BTI_WORKERS, BTI_MUNICIPALITIES,
 BTI_RELOAD_INTERVAL.
