@@ -37,6 +37,11 @@ def _quick_exit(worker: Any) -> None:
     worker.bti_quick_exit = True  # SIGINT/SIGQUIT or a timeout: no draining
 
 
+# gunicorn's limits: a request is ended after TIMEOUT s; on SIGTERM the requests in flight get
+# GRACEFUL_TIMEOUT s (deploy/ and docs/deployment.md size the orchestrators' grace periods from these)
+TIMEOUT = 30
+GRACEFUL_TIMEOUT = 20
+
 # How long a stopping worker keeps answering connections that are already waiting: they drain in
 # milliseconds; the bound matters only while clients keep coming (nothing has taken this instance
 # out of their rotation yet), and the rest of the graceful timeout stays for requests in flight.
@@ -79,8 +84,8 @@ def run(host: str, port: int, workers: int, municipalities: str, reload_interval
         "bind": f"{host}:{port}",
         "workers": max(1, workers),
         "worker_class": "sync",  # the engine holds the GIL: scale with processes, not threads
-        "timeout": 30,
-        "graceful_timeout": 20,
+        "timeout": TIMEOUT,
+        "graceful_timeout": GRACEFUL_TIMEOUT,
         "keepalive": 5,
         "max_requests": 0,
         "accesslog": "-",

@@ -33,9 +33,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from service.server import GRACEFUL_TIMEOUT  # noqa: E402
 from tests.test_readme import _example  # noqa: E402  (the README's example, parsed as its own test does)
-
-GRACEFUL_TIMEOUT = 20  # gunicorn's graceful_timeout in service/server.py
 
 
 def engine() -> list[str]:
