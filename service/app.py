@@ -24,7 +24,7 @@ log = logging.getLogger("bti")
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app; loads the guides from ``BTI_MUNICIPALITIES`` (default: the bundled ones)."""
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # the pages serve their files under /assets
     app.config.update(
         BTI_MUNICIPALITIES=os.environ.get("BTI_MUNICIPALITIES", str(BUNDLED)),
         # seconds between checks of the rule folder; bti serve sets 5 by default, 0 = off
@@ -61,7 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.after_request
     def _content_language(response: Response) -> Response:
-        response.headers["Content-Language"] = current_language()
+        response.headers.setdefault("Content-Language", current_language())  # /docs is English
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response
