@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from rules.model import CONSENT_PARTIES, ROLES
+from rules.model import CONSENT_PARTIES, LANGUAGES, ROLES
 from schemas.errors import ErrorBodySchema
 
 
@@ -56,7 +56,7 @@ class DecisionSchema(Schema):
     decision_id = fields.String(required=True)
     municipality = fields.String(required=True)
     ruleset = fields.Nested(RulesetSchema, required=True)
-    lang = fields.String(required=True, metadata={"enum": ["nb", "nn", "en"]})
+    lang = fields.String(required=True, metadata={"enum": list(LANGUAGES)})
     level = fields.Integer(required=True, metadata={"minimum": 0, "maximum": 3})
     level_name = fields.String(required=True)
     urgent = fields.Boolean(required=True)

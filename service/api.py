@@ -15,10 +15,11 @@ from marshmallow.experimental.context import Context
 
 from rules.case import Case
 from rules.decision import Decision
-from rules.errors import CaseError, EngineError
+from rules.errors import EngineError
 from rules.evaluate import evaluate
 from rules.messages import field_path
 from rules.model import Guide
+from rules.prepare import PreparedGuide
 from schemas.decision import (
     BatchResponseSchema,
     CatalogSchema,
@@ -73,10 +74,14 @@ _batch_schema = BatchRequestSchema()
 
 
 def _guide(municipality: str) -> Guide:
-    guide = store_of(current_app).get(municipality)
-    if guide is None:
+    return _prepared(municipality).guide
+
+
+def _prepared(municipality: str) -> PreparedGuide:
+    prepared = store_of(current_app).prepared(municipality)
+    if prepared is None:
         raise ApiError(ErrorCode.UNKNOWN_MUNICIPALITY, id=redact(municipality))
-    return guide
+    return prepared
 
 
 def _lang_problems() -> list[dict[str, Any]]:
@@ -132,15 +137,12 @@ def parse_case(guide: Guide, body: Any, prefix: str = "") -> Case:
     return case
 
 
-def decide(guide: Guide, case: Case, lang: str, prefix: str = "") -> dict[str, Any]:
+def decide(prepared: PreparedGuide, case: Case, lang: str) -> dict[str, Any]:
     """Decide a validated case: the response body, counted and logged as a decision given."""
+    guide = prepared.guide
     started = time.perf_counter()
     try:
-        body_out = present(evaluate(guide, case, lang))
-    except CaseError as exc:
-        details = [{"field": f"{prefix}.{f}" if prefix else f, "message": m, "suggestions": []}
-                   for f, m in exc.details]
-        raise ApiError(ErrorCode.INVALID_REQUEST, details=details) from None
+        body_out = present(evaluate(prepared, case, lang))
     except EngineError:
         log.exception("engine error", extra={"fields": {"event": "engine_error", "municipality": guide.id,
                                                            "digest": guide.digest}})
@@ -158,14 +160,14 @@ def decide(guide: Guide, case: Case, lang: str, prefix: str = "") -> dict[str, A
             description="The decision", body=DecisionRequestSchema, example=EXAMPLE, languages=True,
             errors=DECISION_ERRORS, access=Access.DECISIONS)
 def post_decision(municipality: str) -> Any:
-    guide = _guide(municipality)
+    prepared = _prepared(municipality)
     body = read_json(request)
     try:
-        case = parse_case(guide, body)
+        case = parse_case(prepared.guide, body)
     except ApiError as exc:  # a bad ?lang= is listed together with the body's problems
         raise ApiError(ErrorCode.INVALID_REQUEST, details=_lang_problems() + exc.details) from None
     _check_lang()  # before deciding: a request answered with 422 is never decided, counted or logged
-    return decide(guide, case, current_language())
+    return decide(prepared, case, current_language())
 
 
 @api.post("/v1/municipalities/<municipality>/decisions/batch")
@@ -174,7 +176,7 @@ def post_decision(municipality: str) -> Any:
             body=BatchRequestSchema, example={"cases": [EXAMPLE]}, languages=True, errors=DECISION_ERRORS,
             access=Access.DECISIONS)
 def post_batch(municipality: str) -> Any:
-    guide = _guide(municipality)
+    prepared = _prepared(municipality)
     body = read_json(request)
     _check_lang()
     if isinstance(body, dict):
@@ -193,7 +195,7 @@ def post_batch(municipality: str) -> Any:
     results: list[dict[str, Any]] = []
     for index, case in enumerate(cases):
         try:
-            results.append({"index": index, "decision": decide(guide, parse_case(guide, case), lang)})
+            results.append({"index": index, "decision": decide(prepared, parse_case(prepared.guide, case), lang)})
         except ApiError as exc:
             results.append({"index": index, **exc.body(lang)})
     return {"decisions": results}

@@ -31,7 +31,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         BTI_RELOAD_INTERVAL=float(os.environ.get("BTI_RELOAD_INTERVAL", "0")),
         BTI_API_KEYS=os.environ.get("BTI_API_KEYS", ""),
         BTI_ADMIN_KEY=os.environ.get("BTI_ADMIN_KEY", ""),
-        JSON_SORT_KEYS=False,
     )
     app.config.update(config or {})
     app.config["BTI_API_KEY_HASHES"] = parse_hashes(app.config["BTI_API_KEYS"])

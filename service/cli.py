@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rules.model import LANGUAGES, NATIONAL
 from service.paths import BUNDLED
 
 
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     explain = sub.add_parser("explain", help="one decision as a readable report")
     explain.add_argument("municipality")
     explain.add_argument("file", nargs="?", default="-", help="a JSON request, or - for standard input")
-    explain.add_argument("--lang", default="nb", choices=["nb", "nn", "en"])
+    explain.add_argument("--lang", default="nb", choices=LANGUAGES)
     explain.add_argument("--municipalities", default=os.environ.get("BTI_MUNICIPALITIES", str(BUNDLED)))
 
     keyhash = sub.add_parser("key-hash", help="the hash of an API key, for BTI_API_KEYS / BTI_ADMIN_KEY")
@@ -108,7 +109,7 @@ def _check(args: argparse.Namespace) -> int:
         registry = load_registry(root)
         wanted = None if path.resolve() == root else path.resolve().name
         for guide_id, error in sorted(registry.errors.items()):
-            if wanted and guide_id not in (wanted, "national"):
+            if wanted and guide_id not in (wanted, NATIONAL):
                 continue
             for problem in error.problems:
                 print(problem)
@@ -159,15 +160,15 @@ def _test(args: argparse.Namespace) -> int:
             continue
         registry = registries.setdefault(root, load_registry(root))
         for scenario in scenarios:
-            guide = registry.guides.get(scenario.guide)
+            prepared = registry.prepared.get(scenario.guide)
             if args.url:
                 outcome = run_remote(args.url, scenario)
-            elif guide is None:
+            elif prepared is None:
                 print(f"FAIL {scenario.file}:{scenario.line}: guide {scenario.guide!r} did not load "
                       "(run bti check)")
                 outcome = Outcome(scenario, [("guide", scenario.guide, None)])
             else:
-                outcome = run_scenario(guide, scenario)
+                outcome = run_scenario(prepared, scenario)
             outcomes.append(outcome)
             if outcome.status == "failed":
                 print(describe(outcome))
@@ -219,8 +220,8 @@ def _explain(args: argparse.Namespace) -> int:
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
     body: Any = json.loads(text)
     registry = load_registry(Path(args.municipalities))
-    guide = registry.guides.get(args.municipality)
-    if guide is None:
+    prepared = registry.prepared.get(args.municipality)
+    if prepared is None:
         print(f"unknown municipality {args.municipality!r}; known: {', '.join(sorted(registry.guides))}",
               file=sys.stderr)
         return 2
@@ -229,6 +230,7 @@ def _explain(args: argparse.Namespace) -> int:
     from rules.evaluate import evaluate
     from rules.messages import field_path, flatten
 
+    guide = prepared.guide
     try:
         case = parse_request(guide, body)
     except ValidationError as exc:
@@ -236,7 +238,7 @@ def _explain(args: argparse.Namespace) -> int:
             hint = f" (did you mean: {', '.join(suggestions)}?)" if suggestions else ""
             print(f"{field_path(path) or '(body)'}: {message}{hint}", file=sys.stderr)
         return 1
-    print(explain_report(guide, case, evaluate(guide, case, args.lang), args.lang))
+    print(explain_report(guide, case, evaluate(prepared, case, args.lang), args.lang))
     return 0
 
 

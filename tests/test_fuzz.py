@@ -172,6 +172,7 @@ def exercise(case: Any) -> int:
     return status
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("path", "method", "mode"), FUZZ_RUNS)
 def test_fuzz(api_schema: Any, path: str, method: str, mode: GenerationMode,
               record_property: Any) -> None:

@@ -973,9 +973,10 @@ def test_hand_built_response_equals_the_schema_dump(registry: Any) -> None:
     """present() builds the JSON by hand for speed; DecisionSchema defines it (and the OpenAPI
     document): over every scenario request of every guide, in every language, they agree."""
     from rules.evaluate import evaluate
+    from rules.model import LANGUAGES
     from schemas.decision import DecisionSchema
     from service.api import present
-    from tests.conftest import MUNICIPALITIES
+    from service.paths import BUNDLED as MUNICIPALITIES
     from toolkit.scenarios import discover, parse_request
 
     def present_with_schema(decision: Any, decision_id: str) -> dict[str, Any]:
@@ -991,9 +992,9 @@ def test_hand_built_response_equals_the_schema_dump(registry: Any) -> None:
     for scenario in discover(MUNICIPALITIES):
         if "error" in scenario.expect:
             continue
-        guide = registry.guides[scenario.guide]
-        for lang in ("nb", "nn", "en"):
-            decision = evaluate(guide, parse_request(guide, scenario.request), lang)
+        prepared = registry.prepared[scenario.guide]
+        for lang in LANGUAGES:
+            decision = evaluate(prepared, parse_request(prepared.guide, scenario.request), lang)
             by_hand = present(decision)
             assert by_hand == present_with_schema(decision, by_hand["decision_id"])
             compared += 1

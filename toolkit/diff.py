@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,10 +13,11 @@ from typing import Any
 from marshmallow import ValidationError
 
 from rules.case import Case
-from rules.errors import CaseError
 from rules.evaluate import evaluate
+from rules.messages import field_path, flatten
 from rules.model import Catalog, Guide, Rule
-from toolkit.scenarios import decision_summary, discover_in, parse_request
+from rules.prepare import PreparedGuide
+from toolkit.scenarios import case_request, decision_summary, discover_in, parse_request
 
 FIELDS = ("level", "steps", "actors", "forbidden", "consent", "urgent")
 CHILD_AGES = (2, 3, 5, 6, 7, 11, 12, 14, 15, 16, 17, 18, 19, 20, 23, 24, 25)
@@ -89,11 +90,15 @@ def sample_cases(guide: Guide) -> Iterator[tuple[str, Case]]:
                     current_level=1, measures_effective="no"))
 
 
-def _decide(guide: Guide, case: Case) -> tuple[dict[str, Any], set[str]]:
-    try:
-        decision = evaluate(guide, case)
-    except CaseError as exc:
-        return {"refused": [f for f, _ in exc.details]}, set()
+def _decide(prepared: PreparedGuide, case: Case, check: bool) -> tuple[dict[str, Any], set[str]]:
+    """The decision's summary and the rules that fired; with ``check``, first whether the guide's
+    request schema accepts the case (one version may refuse what the other accepts)."""
+    if check:
+        try:
+            parse_request(prepared.guide, case_request(case))
+        except ValidationError as exc:
+            return {"refused": sorted({field_path(p) for p, _, _ in flatten(exc.messages)})}, set()
+    decision = evaluate(prepared, case)
     summary = decision_summary(decision)
     return {k: summary[k] for k in FIELDS}, {e.rule for e in decision.explanation}
 
@@ -128,8 +133,11 @@ def _scenario_cases(guide: Guide, scenarios_dir: Path | None) -> Iterator[tuple[
         yield f"{scenario.file}:{scenario.line} {scenario.note}", scenario.request
 
 
-def diff_guides(old: Guide, new: Guide, scenarios_dir: Path | None = None,
-                extra: Iterable[tuple[str, Case]] = ()) -> DiffResult:
+def diff_guides(old_prepared: PreparedGuide, new_prepared: PreparedGuide,
+                scenarios_dir: Path | None = None) -> DiffResult:
+    """Decide the scenario requests of the new version and a sample of generated cases (all valid
+    under the new version) under both versions, and list the decisions that differ."""
+    old, new = old_prepared.guide, new_prepared.guide
     result = DiffResult(old, new)
     edited = _edited_rules(old, new)
     result.changed_rules = tuple(sorted(edited))
@@ -138,10 +146,12 @@ def diff_guides(old: Guide, new: Guide, scenarios_dir: Path | None = None,
         try:
             cases.append((label, parse_request(new, request)))
             result.from_scenarios += 1
-        except (ValidationError, CaseError):
+        except ValidationError:
             continue  # a refused request decides nothing to compare
     cases.extend(sample_cases(new))
-    cases.extend(extra)
+    # The request schema checks a case against the guide's catalog and settings: where the two
+    # versions have the same, what the new one accepts the old one accepts too.
+    check_old = old.catalog != new.catalog or old.settings != new.settings
     seen: set[str] = set()
     for label, case in cases:
         key = repr(case)
@@ -149,8 +159,8 @@ def diff_guides(old: Guide, new: Guide, scenarios_dir: Path | None = None,
             continue
         seen.add(key)
         result.compared += 1
-        before, fired_old = _decide(old, case)
-        after, fired_new = _decide(new, case)
+        before, fired_old = _decide(old_prepared, case, check_old)
+        after, fired_new = _decide(new_prepared, case, False)
         if before == after:
             continue
         changed = tuple(f for f in (*FIELDS, "refused") if before.get(f) != after.get(f))
