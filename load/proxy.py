@@ -21,18 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from load.results import ROOT
+from load.server import free_port
 
 CONFIG = ROOT / "deploy" / "nginx" / "bti.conf"
 
 
 def nginx_binary() -> str | None:
     return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # one client context, made once (loading a CA store per connection costs more than the request);

@@ -21,7 +21,7 @@ from typing import Any
 
 from load.proxy import get, nginx, nginx_binary, plain, slow_clients
 from load.results import BUNDLED, percentile, update_results
-from tests.servers import bti_serve
+from load.server import bti_serve
 
 
 def probe(connect: Any, connections: int, interval: float, seconds: float) -> dict[str, Any]:
@@ -58,12 +58,12 @@ def main() -> None:
     figures: dict[str, Any] = {"connections": args.connections, "interval_s": args.interval,
                                "seconds": args.seconds, "workers": args.workers}
     with tempfile.TemporaryDirectory(prefix="bti-slowloris-") as tmp:
-        with bti_serve(BUNDLED, workers=args.workers, env={"TMPDIR": tmp}) as url:
-            port = int(url.rsplit(":", 1)[1])
+        with bti_serve(BUNDLED, workers=args.workers, env={"TMPDIR": tmp}) as server:
+            port = int(server.url.rsplit(":", 1)[1])
             figures["direct"] = probe(plain(port), args.connections, args.interval, args.seconds)
         if nginx_binary():
-            with bti_serve(BUNDLED, workers=args.workers, env={"TMPDIR": tmp}) as url, \
-                    nginx(int(url.rsplit(":", 1)[1]), Path(tmp)) as proxy:
+            with bti_serve(BUNDLED, workers=args.workers, env={"TMPDIR": tmp}) as server, \
+                    nginx(int(server.url.rsplit(":", 1)[1]), Path(tmp)) as proxy:
                 figures["nginx"] = probe(proxy.connect, args.connections, args.interval, args.seconds)
         else:
             figures["nginx"] = "nginx is not installed"

@@ -24,7 +24,8 @@ import yaml
 from rules.loader import load_registry
 from service.server import DRAIN_SECONDS, GRACEFUL_TIMEOUT, TIMEOUT
 from service.store import GuideStore
-from tests.conftest import ROOT
+
+ROOT = Path(__file__).resolve().parent.parent
 
 KUBERNETES = ROOT / "deploy" / "kubernetes"
 OVERLAYS = sorted(p.name for p in (KUBERNETES / "overlays").iterdir() if (p / "kustomization.yaml").is_file())

@@ -15,8 +15,13 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import ROOT
+import pytest
+
 from tests.servers import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.slow  # starts a server
 
 
 def _connect(port: int) -> socket.socket:

@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 
 from load.proxy import Proxy, get, nginx, nginx_binary, plain, slow_clients
-from tests.conftest import ROOT
 from tests.servers import bti_serve
 from tests.test_readme import _example
+
+ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.slow
 
