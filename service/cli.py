@@ -238,7 +238,9 @@ def _explain(args: argparse.Namespace) -> int:
             hint = f" (did you mean: {', '.join(suggestions)}?)" if suggestions else ""
             print(f"{field_path(path) or '(body)'}: {message}{hint}", file=sys.stderr)
         return 1
-    print(explain_report(guide, case, evaluate(prepared, case, args.lang), args.lang))
+    from service.guide_view import sentence
+
+    print(explain_report(guide, case, evaluate(prepared, case, args.lang), args.lang, describe=sentence))
     return 0
 
 
