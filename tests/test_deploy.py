@@ -212,3 +212,16 @@ def test_a_rule_folder_too_large_for_a_configmap_points_to_git_sync(tmp_path: Pa
     (source / "national" / "rules" / "big.yaml").write_text("# " + "x" * (1024 * 1024) + "\n", encoding="utf-8")
     done = _run([sys.executable, str(GENERATOR), str(source), "--out", str(tmp_path / "out")])
     assert done.returncode == 1 and "git-sync" in done.stderr and "docs/deployment.md" in done.stderr
+
+
+def test_the_image_gets_every_package_the_project_installs() -> None:
+    # the i18n package arrived after the Containerfile was written; an image without it fails to start
+    import tomllib
+
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]
+    containerfile = (ROOT / "Containerfile").read_text(encoding="utf-8")
+    for package in packages:
+        assert f"COPY {package} {package}\n" in containerfile, package
+        for ignore in (".containerignore", ".dockerignore"):
+            assert f"!{package}/\n" in (ROOT / ignore).read_text(encoding="utf-8"), (ignore, package)
+    assert (ROOT / ".containerignore").read_text() == (ROOT / ".dockerignore").read_text()
