@@ -55,8 +55,10 @@ make_local_base() {
         exit 1
     }
     rm -f "$rootfs.log"
-    # no apt caches or lists in the base: the build stage runs apt-get update itself
-    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    # no apt caches or lists in the base (the build stage runs apt-get update itself), and no
+    # manual pages or package documentation, as in the official slim images
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
+        "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/*
     tar -C "$rootfs" -c . | "${ENGINE_CMD[@]}" import - "$LOCAL_BASE" >/dev/null
     rm -rf "$rootfs"
     trap - EXIT
