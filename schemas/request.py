@@ -174,6 +174,10 @@ class StatusSchema(RequestObjectSchema):
     measures_effective = Enum(MEASURES, allow_none=True, load_default=None)
     services_involved = fields.List(Code("services"), allow_none=True, load_default=None)
     complex_long_term_needs = Bool(allow_none=True, load_default=None)
+    step = fields.String(allow_none=True, load_default=None,
+                         metadata={"description": "the id of the guide's pathway step the case is at now; "
+                                                  "a step of current_level that applies to this request",
+                                   "example": "1.4"})
 
 
 MAX_SERVICES = 100
@@ -216,6 +220,15 @@ class DecisionRequestSchema(RequestObjectSchema):
             errors["consent"] = {"parents": [Msg("partial_needs_shared")]}
         if status.get("measures_effective") is not None and status.get("current_level") is None:
             errors["status"] = {"measures_effective": [Msg("measures_need_level")]}
+        step, current = status.get("step"), status.get("current_level")
+        if step is not None and current is None:
+            errors.setdefault("status", {})["step"] = [Msg("step_needs_level")]
+        elif step is not None and current is not None:
+            level = _guide().pathway.levels.get(current)
+            ids = [s.id for s in level.steps] if level else []
+            if step not in ids:
+                errors.setdefault("status", {})["step"] = [Msg("unknown_step", closest(step, ids) or ids[:3],
+                                                               value=step, level=current, valid=", ".join(ids))]
         subject = data.get("subject") or {}
         kind, age = subject.get("kind"), subject.get("age")
         guide, settings = _guide(), _guide().settings
@@ -255,6 +268,7 @@ class DecisionRequestSchema(RequestObjectSchema):
             current_level=status.get("current_level"), measures_effective=status.get("measures_effective"),
             services_involved=involved,
             complex_long_term_needs=bool(status.get("complex_long_term_needs")),
+            step=status.get("step"),
         )
 
 

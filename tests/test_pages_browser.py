@@ -223,8 +223,11 @@ def _signals(request: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _expressible(request: Any) -> bool:
-    """Cases the form can state as written: valid, each signal once."""
+    """Cases the form can state as written: valid, each signal once, no pathway step (the form
+    has no field for status.step)."""
     if not isinstance(request, dict) or not isinstance(request.get("signals"), list):
+        return False
+    if (request.get("status") or {}).get("step") is not None:
         return False
     codes = [code for code, _ in _signals(request)]
     return len(codes) == len(set(codes))
