@@ -270,8 +270,8 @@ HOSTILE: list[tuple[str, str, str | bytes, int, str, list[str] | None]] = [
     # arrays
     ("signals-50000", DECISIONS, _body(signals=["withdrawn"] * 50_000), 422, "invalid_request", ["signals"]),
     ("signals-50000-in-batch-case", BATCH, _batch(_body(signals=["withdrawn"] * 50_000)), 200, "", None),
-    # docs/api.md, Request: duplicates in services_involved are ignored and no maximum is set, so this is valid
-    # over the cap of 100 (schemas.request.MAX_SERVICES): refused before its items are looked at
+    # docs/api.md, Request: services_involved takes at most 100 codes (duplicates count); a longer list is
+    # refused before its items are looked at
     ("services-involved-50000", DECISIONS, _body(status={"services_involved": ["ppt"] * 50_000}), 422,
      "invalid_request", None),
     ("batch-cases-100000", BATCH, _batch(*["{}"] * 100_000), 422, "invalid_request", ["cases"]),

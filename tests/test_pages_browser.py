@@ -28,6 +28,8 @@ from toolkit.scenarios import load_scenarios, run_scenario
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
+pytestmark = pytest.mark.slow  # a real browser against a real server: seconds a test
+
 ROOT = Path(__file__).resolve().parent.parent
 MUNICIPALITIES = ROOT / "municipalities"
 ARTIFACTS = ROOT / "test-artifacts"
