@@ -111,6 +111,11 @@ def ntext(key: str, plural_key: str, n: int, lang: str, /, domain: str = "pages"
     return value.format(n=n, **params)
 
 
+def has(key: str, domain: str = "pages") -> bool:
+    """Is ``key`` a message of ``domain`` (in bokmål, which has every key)?"""
+    return key in _load(DEFAULT_LANGUAGE, domain).keys
+
+
 def texts(lang: str, domain: str = "pages") -> dict[str, str]:
     """Every text of ``domain`` in ``lang`` that needs no number (for templates and scripts)."""
     keys = _load(DEFAULT_LANGUAGE, domain).keys

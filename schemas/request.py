@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
+from marshmallow import RAISE, ValidationError, fields, post_load, pre_load, validate, validates_schema
 from marshmallow.experimental.context import Context
 
 from rules.case import Case
-from rules.messages import closest
+from rules.messages import KeyedSchema, closest
 from rules.model import (
     CONSENT_ANSWERS,
     MEASURES,
@@ -138,7 +138,7 @@ class SignalField(_Documented):
         return str(code), str(strength)
 
 
-class StrictSchema(Schema):
+class StrictSchema(KeyedSchema):
     class Meta:
         unknown = RAISE
 
@@ -177,7 +177,7 @@ class DecisionRequestSchema(StrictSchema):
     subject = fields.Nested(SubjectSchema, required=True)
     reporter = fields.Nested(ReporterSchema, required=True)
     signals = fields.List(SignalField(), required=True,
-                          validate=validate.Length(1, MAX_SIGNALS, error="Length must be between 1 and 50."))
+                          validate=validate.Length(1, MAX_SIGNALS, error=Msg("length")))
     family = fields.Nested(FamilySchema, allow_none=True, load_default=None)
     consent = fields.Nested(ConsentSchema, allow_none=True, load_default=None)
     status = fields.Nested(StatusSchema, allow_none=True, load_default=None)
@@ -257,4 +257,4 @@ class BatchRequestSchema(StrictSchema):
     cases = fields.List(fields.Raw(metadata={"description": "a DecisionRequest (#/components/schemas/DecisionRequest)"
                                              "; an invalid one is answered with an error at its index"}),
                         required=True,
-                        validate=validate.Length(1, 100, error="batch_cases"))
+                        validate=validate.Length(1, 100, error=Msg("batch_cases")))
