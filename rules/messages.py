@@ -9,7 +9,8 @@ so no code matches a message by its English words: the rule loader tells an unkn
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar, Self
 
 from marshmallow import Schema, fields
@@ -84,6 +85,30 @@ def closest(value: object, valid: Iterable[str], n: int = 3) -> list[str]:
     if not found:  # a prefix or a part of the word is a good hint too ("school" → school_health)
         found = [v for v in valid if value and (v.startswith(value) or value in v)][:n]
     return found
+
+
+def _words(label: str) -> list[str]:
+    return [w for w in re.split(r"[^\w]+", label.lower()) if len(w) > 2]
+
+
+def closest_labelled(value: object, labels: Mapping[str, Iterable[str]], n: int = 3) -> list[str]:
+    """The codes closest to ``value``, which may be a code or a word of a code's label in any
+    language: a label or a word of one that is ``value`` first, then codes close to it, then labels
+    and words close to it; each code once, in ``labels``' order within a rank."""
+    if not isinstance(value, str) or not value.strip():
+        return []
+    wanted = value.strip().lower()
+    whole: dict[str, list[str]] = {}  # a label (before any parenthesis) → its codes
+    words: dict[str, list[str]] = {}
+    for code, texts in labels.items():
+        for label in texts:
+            whole.setdefault(label.split("(")[0].strip().lower(), []).append(code)
+            for word in _words(label):
+                words.setdefault(word, []).append(code)
+    ranked = [*whole.get(wanted, []), *words.get(wanted, []), *closest(value, labels, n)]
+    for near in difflib.get_close_matches(wanted, [*whole, *words], n=n, cutoff=0.75):
+        ranked += whole.get(near, []) + words.get(near, [])
+    return list(dict.fromkeys(ranked))[:n]
 
 
 def unknown_code(kind: str, value: object, valid: Iterable[str]) -> Suggesting:

@@ -11,6 +11,7 @@ from typing import Any
 
 import i18n
 from rules.messages import Keyed
+from rules.model import Text
 
 
 def api_key(key: str) -> str:
@@ -37,8 +38,9 @@ class Msg(Keyed):
 
 
 def render(message_key: str, lang: str, /, **params: Any) -> str:
-    """The API message ``message_key`` in ``lang``, ``{params}`` filled in."""
-    return i18n.text(message_key, lang, domain="api", **params)
+    """The API message ``message_key`` in ``lang``, ``{params}`` filled in (a guide's label in ``lang``)."""
+    values = {name: value.in_lang(lang) if isinstance(value, Text) else value for name, value in params.items()}
+    return i18n.text(message_key, lang, domain="api", **values)
 
 
 def localise(message: str, lang: str) -> str:
