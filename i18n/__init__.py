@@ -114,8 +114,7 @@ def _known(key: str, domain: str) -> None:
 def text(key: str, lang: str, /, domain: str = "pages", **params: Any) -> str:
     """The text ``key`` in ``lang`` (bokmål where the language lacks it), ``{params}`` filled in."""
     _known(key, domain)
-    value = _load(supported(lang), domain).translations.gettext(key)
-    return value.format(**params) if params else value
+    return _load(supported(lang), domain).translations.gettext(key).format(**params)
 
 
 def ntext(key: str, plural_key: str, n: int, lang: str, /, domain: str = "pages", **params: Any) -> str:
@@ -131,7 +130,8 @@ def has(key: str, domain: str = "pages") -> bool:
 
 
 def texts(lang: str, domain: str = "pages") -> dict[str, str]:
-    """Every text of ``domain`` in ``lang`` that needs no number (for templates and scripts)."""
+    """Every text of ``domain`` in ``lang`` that needs no number, as written (``{name}`` left for the
+    template or script to fill in), for templates and scripts."""
     keys = _load(DEFAULT_LANGUAGE, domain).keys
     translations = _load(supported(lang), domain).translations
     return {key: translations.gettext(key) for key in keys}

@@ -30,7 +30,11 @@ class Msg(Keyed):
     rendered in the response language; as a string it is the English text."""
 
     def __new__(cls, message_key: str, suggestions: Iterable[str] = (), **params: Any) -> Msg:
-        return super().__new__(cls, message_key, render(message_key, "en", **params), suggestions, **params)
+        try:
+            english = render(message_key, "en", **params)
+        except KeyError:  # a validator's message whose {min} and {max} it fills in: error=Msg("length")
+            english = message_key
+        return super().__new__(cls, message_key, english, suggestions, **params)
 
     def format(self, *args: object, **kwargs: Any) -> Msg:
         """Parameters filled in by marshmallow (a validator's ``{min}``, ``{max}``) join the key's."""

@@ -3,6 +3,7 @@ and the checker that guards them finds what a translator can get wrong."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from babel.messages.catalog import Catalog
 from flask.testing import FlaskClient
 
 import i18n
+from i18n import read_catalogue
 from i18n.check import catalogue_problems, extracted, problems
 from rules.model import Guide
 
@@ -221,3 +223,29 @@ def test_a_norwegian_word_where_a_code_belongs_gets_the_code_suggested(client: F
     matched as well as the codes."""
     (detail,) = [d for d in _details(client, body, "nb") if d["field"] == field]
     assert detail["suggestions"][0] == first, detail
+
+
+# words that are bokmål only; nynorsk writes ukjend, ikkje, kven, kva, kvifor, korleis, kvar, frå,
+# vere, sjølv, nokon, teneste, rettleiar, manglar, berre, gjer, dagar, òg
+BOKMAL_ONLY = {"ukjent", "ikke", "hvem", "hva", "hvorfor", "hvordan", "hvor", "fra", "være", "selv", "noen",
+               "tjeneste", "tjenester", "tjenesten", "veileder", "veilederen", "mangler", "bare", "gjør", "dager",
+               "også"}
+
+
+@pytest.mark.parametrize("domain", i18n.DOMAINS)
+def test_nynorsk_texts_use_no_bokmal_forms(domain: str) -> None:
+    """Nynorsk mixed "ukjent" (bokmål) with "ukjend"."""
+    found = []
+    for message in read_catalogue("nn", domain):
+        forms = message.string if isinstance(message.string, list | tuple) else [message.string]
+        for form in forms:
+            words = set(re.findall(r"\w+", (form or "").lower()))
+            if words & BOKMAL_ONLY:
+                found.append((message.id, sorted(words & BOKMAL_ONLY)))
+    assert found == []
+
+
+def test_a_message_with_literal_braces_shows_single_braces(client: FlaskClient) -> None:
+    """A message without parameters was shown unformatted: 'a signal is a code or {{"code": …'."""
+    (detail,) = _details(client, {**CASE, "signals": [5]}, "en")
+    assert detail["message"] == 'a signal is a code or {"code": …, "strength": …}'
