@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from marshmallow import RAISE, ValidationError, fields, post_load, pre_load, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
 from marshmallow.experimental.context import Context
 
 from rules.case import Case
-from rules.messages import KeyedSchema, closest, closest_labelled
+from rules.grammar import StrictSchema
+from rules.messages import closest, closest_labelled
 from rules.model import (
     CONSENT_ANSWERS,
     MEASURES,
@@ -144,11 +145,6 @@ class SignalField(_Documented):
         if errors:
             raise ValidationError(errors)
         return str(code), str(strength)
-
-
-class StrictSchema(KeyedSchema):
-    class Meta:
-        unknown = RAISE
 
 
 class SubjectSchema(StrictSchema):
