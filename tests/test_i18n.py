@@ -198,7 +198,8 @@ def test_a_signal_for_the_wrong_subject_is_named_by_its_label(client: FlaskClien
 
 
 @pytest.mark.parametrize(("body", "field", "nynorsk"), [
-    ({**CASE, "extra": 1}, "extra", "ukjend felt"),
+    ({**CASE, "extra": 1}, "extra", "ukjend felt; gyldige felt her: subject, reporter, signals, family, consent, "
+                                    "status"),
     ({**CASE, "signals": ["bogus_signal"]}, "signals[0].code", "ukjend kode «bogus_signal»"),
     ({**CASE, "subject": {"kind": "adult", "age": 9}}, "subject.kind", "ukjend verdi «adult»; gyldige verdiar: "
                                                                        "child, pregnant"),
