@@ -270,9 +270,11 @@ def _explain(args: argparse.Namespace) -> int:
     try:
         case = parse_request(guide, body)
     except ValidationError as exc:
+        from schemas.i18n import localise
+
         for path, message, suggestions in flatten(exc.messages):
             hint = f" (did you mean: {', '.join(suggestions)}?)" if suggestions else ""
-            print(f"{field_path(path) or '(body)'}: {message}{hint}", file=sys.stderr)
+            print(f"{field_path(path) or '(body)'}: {localise(message, args.lang)}{hint}", file=sys.stderr)
         return 1
     from service.guide_view import sentence
 
