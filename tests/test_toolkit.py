@@ -194,7 +194,7 @@ def test_diff_against_a_git_revision(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert bti(["diff", target, target, "--fail-on-change"]) == 0
     capsys.readouterr()
     assert bti(["diff", "no-such-revision", target]) == 2
-    assert "cannot load" in capsys.readouterr().out
+    assert "neither a guide folder nor a git revision" in capsys.readouterr().err
 
 
 def test_explain_prints_conditions_and_matches(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
