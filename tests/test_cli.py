@@ -254,3 +254,12 @@ def test_bti_test_uses_colour_only_on_a_terminal_without_no_color(
     assert ("\x1b[31mFAIL\x1b[0m" in text) is coloured
     assert ("\x1b[" in text) is coloured
     assert "0 passed, 1 failed" in text.replace("\x1b[0m", "").replace("\x1b[31m", "")
+
+
+def test_coverage_of_a_guide_without_rules_of_its_own_does_not_say_0_of_0(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # Tromsø changes settings and labels only: it has no rules of its own to cover
+    assert bti(["test", str(MUNICIPALITIES / "tromso")]) == 0
+    out = capsys.readouterr().out
+    assert "0/0" not in out and "100.0%" not in out
+    assert "coverage tromso: no rules of its own to cover" in out
