@@ -97,10 +97,8 @@ def boundaries(ir: IR) -> dict[str, set[Any]]:
             continue
         _, attr, op, value = item
         found = out.setdefault(attr, set())
-        if isinstance(value, bool) or not isinstance(value, int):
-            found.add(value)
-        elif op in ("lt", "gte"):
-            found.add(value)
+        if isinstance(value, bool) or not isinstance(value, int) or op in ("lt", "gte"):
+            found.add(value)  # a word, or the first value of the upper band
         elif op in ("lte", "gt"):
             found.add(value + 1)
         else:  # eq, neq: the value is a band of its own

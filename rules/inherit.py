@@ -155,7 +155,7 @@ def settings_problems(settings: Settings, national: Settings, doc: Document) -> 
         if direction.stricter != "lower":
             continue
         value, base = settings.value(name), national.value(name)
-        if value == base or base is None and value is not None:
+        if value == base or (base is None and value is not None):
             continue
         furthest = base if direction.furthest is None or base is None else max(base, direction.furthest)
         if value is None:

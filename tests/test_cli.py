@@ -257,9 +257,17 @@ def test_bti_test_uses_colour_only_on_a_terminal_without_no_color(
 
 
 def test_coverage_of_a_guide_without_rules_of_its_own_does_not_say_0_of_0(
-        capsys: pytest.CaptureFixture[str]) -> None:
-    # Tromsø changes settings and labels only: it has no rules of its own to cover
-    assert bti(["test", str(MUNICIPALITIES / "tromso")]) == 0
+        root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # a guide that changes a setting only: no rules of its own to cover
+    (root / "testby" / "scenarios").mkdir(parents=True)
+    (root / "testby" / "guide.yaml").write_text(
+        'id: testby\nname: {nb: "Testby", nn: "Testby", en: "Testby"}\nversion: "1"\nextends: national\n'
+        "settings: {youth_consent_age: 15}\n", encoding="utf-8")
+    (root / "testby" / "scenarios" / "testby.yaml").write_text(
+        "cases:\n  - note: a concern at school is level 1 (rule 15)\n"
+        "    request: {subject: {kind: child, age: 9}, reporter: {service: school}, signals: [school_absence]}\n"
+        "    expect: {level: 1}\n", encoding="utf-8")
+    assert bti(["test", str(root / "testby")]) == 0
     out = capsys.readouterr().out
     assert "0/0" not in out and "100.0%" not in out
-    assert "coverage tromso: no rules of its own to cover" in out
+    assert "coverage testby: no rules of its own to cover (1 case)" in out
