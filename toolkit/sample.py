@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from rules.analysis import boundaries
 from rules.case import Case
@@ -113,36 +114,41 @@ def sample_cases(*guides: Guide, dims: Dimensions | None = None) -> Iterator[tup
     d = dims or dimensions(*guides)
     for kind in SUBJECT_KINDS:
         ages, signals, usual = d.ages[kind], d.signals[kind], USUAL_REPORTER[kind]
-        given = {"consent_parents": "given", "consent_subject": "given"}
         # 1. the key reporters: every signal, strength and age; and levels 2 and 3 (the age turning)
         for reporter in d.key_reporters[kind]:
             for code, rank, age in itertools.product(signals, (1, 2, 3), ages):
-                yield f"{code}@{rank} age {age} by {reporter}", Case(kind, age, reporter, {code: rank}, **given)
+                yield f"{code}@{rank} age {age} by {reporter}", _consented(kind, age, reporter, {code: rank})
             for (j, code), rank, level in itertools.product(enumerate(signals), (1, 2, 3), (1, 2)):
                 age = ages[(j + rank + level) % len(ages)]
                 yield (f"{code}@{rank} age {age} by {reporter}, level {level} not working",
-                       Case(kind, age, reporter, {code: rank}, current_level=level, measures_effective="no", **given))
+                       _consented(kind, age, reporter, {code: rank}, current_level=level,
+                                  measures_effective="no"))
         # 2. every reporter with every signal; the strength and the age turn
         for (i, reporter), (j, code) in itertools.product(enumerate(d.reporters), enumerate(signals)):
             rank, age = 1 + (i + j) % 3, ages[(i + 2 * j) % len(ages)]
-            yield f"{code}@{rank} age {age} by {reporter}", Case(kind, age, reporter, {code: rank}, **given)
+            yield f"{code}@{rank} age {age} by {reporter}", _consented(kind, age, reporter, {code: rank})
         # 3. every consent combination, with and without a level whose measures did not work
         turn = itertools.cycle(itertools.product(signals, (2, 3)))
         for (parents, subject), responsibility, age in itertools.product(d.consents, d.responsibilities, ages):
             code, rank = next(turn)
-            for level in (None, 1):
+            for current in (None, 1):
                 yield (f"consent {parents}/{subject} {responsibility} age {age} {code}@{rank}"
-                       + (", level 1 not working" if level else ""),
+                       + (", level 1 not working" if current else ""),
                        Case(kind, age, usual, {code: rank}, parental_responsibility=responsibility,
-                            consent_parents=parents, consent_subject=subject, current_level=level,
-                            measures_effective="no" if level else None))
+                            consent_parents=parents, consent_subject=subject, current_level=current,
+                            measures_effective="no" if current else None))
         # 4. every status combination
         turn = itertools.cycle(itertools.product(signals, (1, 2, 3)))
-        for level, measures, complex_needs, involved, age in itertools.product(
+        for current, measures, complex_needs, involved, age in itertools.product(
                 LEVELS, MEASURES, (False, True), d.involved, ages):
             code, rank = next(turn)
-            yield (f"level {level} measures {measures} complex {complex_needs} involved {len(involved)} "
+            yield (f"level {current} measures {measures} complex {complex_needs} involved {len(involved)} "
                    f"age {age} {code}@{rank}",
-                   Case(kind, age, usual, {code: rank}, current_level=level, measures_effective=measures,
-                        complex_long_term_needs=complex_needs,
-                        services_involved=tuple(s for s in involved if s != usual), **given))
+                   _consented(kind, age, usual, {code: rank}, current_level=current, measures_effective=measures,
+                              complex_long_term_needs=complex_needs,
+                              services_involved=tuple(s for s in involved if s != usual)))
+
+
+def _consented(kind: str, age: int, reporter: str, signals: dict[str, int], **status: Any) -> Case:
+    """A case in which the parents and the subject have both consented."""
+    return Case(kind, age, reporter, signals, consent_parents="given", consent_subject="given", **status)
