@@ -32,7 +32,7 @@ class Item:
 
 
 def case_request(case: Case) -> dict[str, Any]:
-    """The request body (contract §2) that parses to ``case``."""
+    """The request body (docs/api.md, Request) that parses to ``case``."""
     body: dict[str, Any] = {
         "subject": {"kind": case.subject_kind, "age": case.age},
         "reporter": {"service": case.reporter},

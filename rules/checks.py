@@ -1,14 +1,31 @@
-"""Warnings about a guide that loads: rules that can never fire, rules another rule shadows,
-and texts missing a language the guide offers (they fall back to bokmål)."""
+"""Checks on a whole guide once its files are read: an error for a condition comparing with a
+setting the guide leaves empty; warnings (the guide still loads) for rules that can never fire,
+rules another rule shadows, and texts missing a language the guide offers (they fall back to
+bokmål)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from rules.analysis import implies, satisfiable
 from rules.compiler import IR, lower, simplify
 from rules.errors import Problem
-from rules.model import Guide, Text
+from rules.model import NATIONAL, FieldTest, Guide, Rule, SettingRef, Settings, Text, walk_condition
+
+
+def _setting_refs(rule: Rule) -> Iterator[str]:
+    for c, _ in walk_condition(rule.when):
+        if isinstance(c, FieldTest):
+            values = c.value if isinstance(c.value, tuple) else (c.value,)
+            yield from (v.name for v in values if isinstance(v, SettingRef))
+
+
+def unset_setting_problems(rules: Iterable[Rule], settings: Settings) -> list[Problem]:
+    """A condition comparing with a setting the guide leaves empty would silently never hold."""
+    return [Problem(rule.file, rule.line, f"{rule.id}.when",
+                    f"the setting {name} has no value in this guide (null); set it in guide.yaml or compare "
+                    "with a number")
+            for rule in rules for name in dict.fromkeys(_setting_refs(rule)) if settings.value(name) is None]
 
 
 def lint_guide(guide: Guide) -> list[Problem]:
@@ -69,9 +86,9 @@ def _texts(guide: Guide) -> Iterator[tuple[str, int | None, str, Text | None]]:
     for level, level_name in guide.level_names.items():
         yield where, None, f"level_names.{level}", level_name
     for service in guide.catalog.services.values():
-        if service.local or guide.id == "national":
+        if service.local or guide.id == NATIONAL:
             yield where, None, f"services.{service.code}.label", service.label
-    if guide.id == "national":
+    if guide.id == NATIONAL:
         for step in guide.catalog.steps.values():
             yield where, None, f"steps.{step.code}.text", step.text
 

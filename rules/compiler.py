@@ -4,7 +4,7 @@ Each rule becomes one durable rule over a single fact: the phase's merged case f
 are put in negation normal form (durable_rules has no negation inside a fact expression and no
 ``$in``), "one of" becomes ``$or``, settings are filled in from the guide. A sentinel rule per
 phase matches every fact of that phase, so no fact goes unhandled and every state has had an
-action started before it is deleted (see ../shared/research/durable-rules.md).
+action started before it is deleted (see docs/engine-design.md).
 
 Pure data in, pure data out: this module does not import the engine.
 """

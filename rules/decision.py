@@ -1,4 +1,4 @@
-"""The decision the service answers with (contract §3), as plain data."""
+"""The decision the service answers with (docs/api.md, Response), as plain data."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ read back one action at a time (``start_action_for_state`` / ``complete_and_star
 
 Each evaluation runs in a fresh state whose sid comes from a pool of sids whose 32-bit FNV-1a
 hashes (how the engine finds a state) are distinct, and the state is deleted afterwards whatever
-happens.
+happens. docs/engine-design.md lists the engine's sharp edges this module works around.
 """
 
 from __future__ import annotations
@@ -99,8 +99,8 @@ class SharedRuleset:
 
     def give_back(self, sid: str, state_deleted: bool, touched: bool) -> None:
         if touched and not state_deleted:
-            # Deleting a state on which no action started crashes the engine (see the research
-            # notes); leave it, and give the pool a new sid in its place.
+            # Deleting a state on which no action started crashes the engine
+            # (docs/engine-design.md); leave it, and give the pool a new sid in its place.
             self.lost_states += 1
             sid = self._next_sid()
         self.sids.put(sid)

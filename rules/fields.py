@@ -58,7 +58,7 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("decision.urgent", "d_urgent", "bool", 2,
                   help="phase-1 rules gave an urgent notification step"),
         FieldSpec("decision.parents_suspected", "d_susp", "bool", 2,
-                  help="a rule set parents_suspected (contract §4 rules 3 and 4)"),
+                  help="a rule set parents_suspected (national rules 3 and 4, docs/national-guide.md)"),
         FieldSpec("consent.required_from", "c_from", "enum", 2, CONSENT_PARTIES, absent=NO_PARTY),
         FieldSpec("consent.answer", "c_ans", "enum", 2, CONSENT_ANSWERS,
                   help="the answer of whoever consent is required from"),

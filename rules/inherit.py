@@ -2,9 +2,9 @@
 
 It may add rules, local teams (new service codes with their labels), local labels for national
 services and levels, its own step texts, stricter or local settings, and replace the national
-routing (contract §5) with its own. It may not remove or weaken a rule of contract §4: the groups
-below bind every municipality, and its own rules may only add steps, actors, forbidden actions
-that remove no step, and higher levels.
+routing with its own. It may not remove or weaken a rule of the national guide (docs/national-guide.md):
+the groups below bind every municipality, and its own rules may only add steps, actors, forbidden
+actions that remove no step, and higher levels.
 """
 
 from __future__ import annotations
@@ -17,17 +17,18 @@ from rules.errors import Problem
 from rules.model import Catalog, Rule, Service, Settings, Text
 from rules.yamlsource import Document, format_path
 
-# National groups and the part of the contract each carries; only routing may be replaced.
+# National groups and the rules of the national guide (docs/national-guide.md) each carries; only
+# routing may be replaced.
 BASELINE_GROUPS = {
-    "bypass": "contract §4 rules 1–7 (acute danger, abuse, negative social control, duty to inform, "
+    "bypass": "national rules 1–7 (acute danger, abuse, negative social control, duty to inform, "
               "radicalisation, the pause)",
-    "consent": "contract §4 rules 8–9 (whose consent, the consent gate)",
-    "participation": "contract §4 rule 10 (the child's and the family's participation)",
-    "levels": "contract §4 rules 11–15 (the level ladder)",
-    "steps": "contract §4 (the steps of each level)",
-    "actors": "contract §4 (relay holder, reporter, services involved)",
+    "consent": "national rules 8–9 (whose consent, the consent gate)",
+    "participation": "national rule 10 (the child's and the family's participation)",
+    "levels": "national rules 11–15 (the level ladder)",
+    "steps": "the steps of each level",
+    "actors": "the actors (relay holder, reporter, services involved)",
 }
-REPLACEABLE_GROUPS = {"routing": "contract §5 (default routing)"}
+REPLACEABLE_GROUPS = {"routing": "the default routing"}
 
 
 def municipal_catalog(baseline: Catalog, head: Mapping[str, Any], doc: Document) -> tuple[Catalog, list[Problem]]:
@@ -66,8 +67,9 @@ def inherited_rules(baseline_rules: Iterable[Rule], head: Mapping[str, Any],
         where = ("replaces", i)
         if group in BASELINE_GROUPS:
             problems.append(Problem(doc.file, doc.line_of(where), format_path(where),
-                                    f"national.{group} carries {BASELINE_GROUPS[group]}, which binds every "
-                                    "municipality: it cannot be replaced or removed; add your own rules instead"))
+                                    f"national.{group} carries {BASELINE_GROUPS[group]} (docs/national-guide.md), "
+                                    "which binds every municipality: it cannot be replaced or removed; "
+                                    "add your own rules instead"))
         elif group not in REPLACEABLE_GROUPS:
             problems.append(Problem(doc.file, doc.line_of(where), format_path(where),
                                     f"there is no national group {group!r} to replace",
@@ -90,7 +92,7 @@ def weakening_problems(rule: Rule, index: int, doc: Document, kept: Iterable[Rul
     if out.level_at_most is not None:
         found.append(((*where, "then", "level_at_most"),
                       "a municipality's rule cannot cap the level: that would weaken the national ladder "
-                      "(contract §4 rules 7, 9 and 11–15); it may call for a higher level"))
+                      "(national rules 7, 9 and 11–15, docs/national-guide.md); it may call for a higher level"))
     for code in out.forbidden:
         removed = catalog.forbidden[code].removes
         if removed:
@@ -99,10 +101,12 @@ def weakening_problems(rule: Rule, index: int, doc: Document, kept: Iterable[Rul
                           "may add only forbidden actions that remove no step"))
     if out.consent_from is not None:
         found.append(((*where, "then", "consent_from"),
-                      "whose consent is needed is fixed by contract §4 rule 8 (and the youth_consent_age setting)"))
+                      "whose consent is needed is fixed by national rule 8 (docs/national-guide.md) and the "
+                      "youth_consent_age setting"))
     if out.sets:
         found.append(((*where, "then", "sets"),
-                      "parents_suspected is set only by contract §4 rules 3–4; it would pause the ladder"))
+                      "parents_suspected is set only by national rules 3–4 (docs/national-guide.md); "
+                      "it would pause the ladder"))
     return [Problem(doc.file, doc.line_of(path), format_path(path), message) for path, message in found]
 
 

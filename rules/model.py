@@ -6,11 +6,12 @@ ruleset, the resolver reads the outcomes of the rules that fired.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+NATIONAL = "national"  # the baseline guide every municipality's guide extends
 LANGUAGES = ("nb", "nn", "en")
 DEFAULT_LANGUAGE = "nb"
 
@@ -155,6 +156,17 @@ class FieldTest:
 Condition = AllOf | AnyOf | NotOf | SignalTest | FieldTest
 
 
+def walk_condition(cond: Condition, negated: bool = False) -> Iterator[tuple[Condition, bool]]:
+    """Every part of ``cond``, outermost first, each with whether it sits under an odd number of
+    ``not``."""
+    yield cond, negated
+    if isinstance(cond, AllOf | AnyOf):
+        for item in cond.items:
+            yield from walk_condition(item, negated)
+    elif isinstance(cond, NotOf):
+        yield from walk_condition(cond.item, not negated)
+
+
 # --- outcomes and rules --------------------------------------------------------------------
 
 
@@ -210,13 +222,13 @@ class Rule:
 
     @property
     def category(self) -> str:
-        if self.guide != "national":
+        if self.guide != NATIONAL:
             return "municipal"
         return GROUP_CATEGORY.get(self.group, "ladder")
 
     @cached_property
     def explanation_key(self) -> tuple[int, int, int]:
-        """Where the rule's entry stands in a decision's explanation (contract §3)."""
+        """Where the rule's entry stands in a decision's explanation (docs/api.md, Response)."""
         group = LADDER_GROUPS.index(self.group) if self.group in LADDER_GROUPS else len(LADDER_GROUPS)
         return CATEGORY_ORDER.index(self.category), group, self.order
 

@@ -1,6 +1,7 @@
-"""Merge the outcomes of the rules that fired into one decision (contract §3–§5).
+"""Merge the outcomes of the rules that fired into one decision (docs/api.md, Response;
+docs/national-guide.md).
 
-The rules decide *what* applies; this module applies the contract's fixed merge semantics:
+The rules decide *what* applies; this module applies the fixed merge semantics:
 the highest level called for, then the caps (pause, consent gate); forbidden actions remove the
 steps they forbid; steps only for the subjects and ages they fit; steps in the catalog's order,
 each once, with text and legal basis in the response language; actors de-duplicated and ordered.

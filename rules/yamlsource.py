@@ -135,6 +135,14 @@ def _build(node: yaml.Node, path: Path_, doc: Document, ctor: yaml.SafeLoader, p
     return ctor.construct_object(node, deep=True)
 
 
+def display_name(path: Path, root: Path | None) -> str:
+    """How errors name ``path``: relative to ``root`` when it lies under it."""
+    try:
+        return str(path.relative_to(root)) if root else str(path)
+    except ValueError:
+        return str(path)
+
+
 def read_yaml(path: Path, display: str | None = None) -> Document:
     """Read and parse a YAML file; ``display`` is the name used in error messages."""
     name = display or str(path)

@@ -1,4 +1,4 @@
-"""The decision response (contract §3), the batch response and the other read endpoints."""
+"""The decision response (docs/api.md, Response), the batch response and the other read endpoints."""
 
 from __future__ import annotations
 

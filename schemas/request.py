@@ -1,4 +1,4 @@
-"""The decision request (contract §2), validated against the guide it is sent to.
+"""The decision request (docs/api.md, Request), validated against the guide it is sent to.
 
 ``DecisionRequestSchema(...).load(body)`` inside ``Context({"guide": guide})`` gives a
 :class:`rules.case.Case` or raises ``ValidationError`` listing every problem.

@@ -1,4 +1,4 @@
-"""The JSON API of contract §2–§3: one view per endpoint, each parsing with a schema, calling
+"""The JSON API of docs/api.md: one view per endpoint, each parsing with a schema, calling
 the core once, and dumping with a schema."""
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def _check_lang() -> None:
 
 
 def present(decision: Decision) -> dict[str, Any]:
-    """The decision as the contract's JSON object (a fresh ``decision_id`` each time).
+    """The decision as the JSON object of docs/api.md (a fresh ``decision_id`` each time).
 
     Built by hand rather than by ``DecisionSchema.dump``, which cost about 120 µs a decision (a
     third of the whole path, measured by load/bench_engine.py); the schema still defines the

@@ -81,7 +81,7 @@ def _install_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> tuple[Any, int, dict[str, str]]:
         if isinstance(exc, MethodNotAllowed):
             unknown = _unknown_municipality_in_path(app)
-            if unknown:  # 404 comes before 405 (contract §3)
+            if unknown:  # 404 comes before 405 (docs/api.md, Errors)
                 return _api_error(ApiError(404, "unknown_municipality", id=redact(unknown)))
             allow = ", ".join(sorted(exc.valid_methods or ()))
             return _api_error(ApiError(405, "method_not_allowed", headers={"Allow": allow},

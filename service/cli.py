@@ -1,4 +1,4 @@
-"""The ``bti`` command line: serve, check, test, diff, explain, key-hash.
+"""The ``bti`` command line (README, Command line): serve, check, test, diff, explain, key-hash.
 
 Environment variables mirror the options: BTI_HOST, BTI_PORT, BTI_WORKERS, BTI_MUNICIPALITIES,
 BTI_RELOAD_INTERVAL.

@@ -1,7 +1,7 @@
 """HTTP plumbing shared by the views: the error envelope, language negotiation and reading a
 JSON body strictly (content type, size, UTF-8, duplicate keys, NaN).
 
-    ApiError            an error response in the envelope of contract §3
+    ApiError            an error response in the envelope of docs/api.md, Errors
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def _no_constants(value: str) -> Any:
 
 
 def read_json(req: Request, limit: int = MAX_BODY) -> Any:
-    """The request's JSON body, or ApiError 415 / 413 / 400 in the contract's order."""
+    """The request's JSON body, or ApiError 415 / 413 / 400 in the order of docs/api.md, Errors."""
     if not _media_type_ok(req.headers.get("Content-Type")):
         raise ApiError(415, "unsupported_media_type", got=redact(req.headers.get("Content-Type") or "-"))
     if req.content_length is not None and req.content_length > limit:

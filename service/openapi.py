@@ -97,7 +97,7 @@ def build_spec() -> dict[str, Any]:
                                                            "503": {"description": "not every guide loaded"}}}})
     document = spec.to_dict()
     # A batch's cases are validated one by one, so that one bad case does not fail the others
-    # (contract §3): at the batch level any value is accepted as a case, and the document says so.
+    # (docs/api.md, Batch decisions): at the batch level any value is accepted as a case, and the document says so.
     batch = document["components"]["schemas"]["BatchRequest"]["properties"]["cases"]
     batch["items"] = {"description": "a DecisionRequest (#/components/schemas/DecisionRequest); each case is "
                                      "validated on its own and an invalid one is answered with an error at its "

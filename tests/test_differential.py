@@ -41,7 +41,7 @@ def optional(values: list[Any] | tuple[Any, ...]) -> st.SearchStrategy[Any]:
 
 @st.composite
 def requests(draw: st.DrawFn, guide: Guide) -> dict[str, Any]:
-    """A valid decision request for ``guide`` (contract §2): ages in the guide's range, signals
+    """A valid decision request for ``guide`` (docs/api.md, Request): ages in the guide's range, signals
     that fit the subject, ``partial`` only with shared responsibility, ``measures_effective``
     only with a current level; optional fields left out, null, or given."""
     s, catalog = guide.settings, guide.catalog

@@ -20,8 +20,9 @@ from rules.decision import Decision
 from rules.engine import SID_POOL_SIZE, RuleEngine, Session, _sid_pool, fnv1a_32
 from rules.errors import CaseError, EngineError
 from rules.evaluate import evaluate
-from rules.loader import load_guide, start_guide
+from rules.loader import load_guide
 from rules.model import CONSENT_ANSWERS, LANGUAGES, MEASURES, RESPONSIBILITIES, Guide
+from rules.prepare import start_guide
 from toolkit.scenarios import decision_summary
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -50,7 +50,7 @@ IDENTITY_NUMBER = "01819010192"
 CASE: dict[str, Any] = {"subject": {"kind": "child", "age": 9}, "reporter": {"service": "school"},
                         "signals": ["withdrawn"]}
 
-# contract §3: the stable codes each error status may carry (API keys are off in the test app)
+# docs/api.md, Errors: the stable codes each error status may carry (API keys are off in the test app)
 CODES_BY_STATUS = {
     400: {"malformed_json"},
     404: {"not_found", "unknown_municipality"},
@@ -75,7 +75,7 @@ FUZZ_RUNS = [pytest.param(path, method, mode, id=f"{op['operationId']}-{mode.val
 # --- the envelope ----------------------------------------------------------------------------
 
 def check_error(status: int, body: Any, where: str = "") -> None:
-    """``body`` is the error envelope with a stable code for ``status`` (contract §3)."""
+    """``body`` is the error envelope with a stable code for ``status`` (docs/api.md, Errors)."""
     assert isinstance(body, dict) and set(body) == {"error"}, f"{where}: not an envelope: {str(body)[:300]}"
     error = body["error"]
     assert isinstance(error, dict) and set(error) == {"code", "message", "details"}, f"{where}: {error}"
@@ -268,7 +268,7 @@ HOSTILE: list[tuple[str, str, str | bytes, int, str, list[str] | None]] = [
     # arrays
     ("signals-50000", DECISIONS, _body(signals=["withdrawn"] * 50_000), 422, "invalid_request", ["signals"]),
     ("signals-50000-in-batch-case", BATCH, _batch(_body(signals=["withdrawn"] * 50_000)), 200, "", None),
-    # contract §2: duplicates in services_involved are ignored and no maximum is set, so this is valid
+    # docs/api.md, Request: duplicates in services_involved are ignored and no maximum is set, so this is valid
     # over the cap of 100 (schemas.request.MAX_SERVICES): refused before its items are looked at
     ("services-involved-50000", DECISIONS, _body(status={"services_involved": ["ppt"] * 50_000}), 422,
      "invalid_request", None),
@@ -540,7 +540,7 @@ def _request_validator(name: str) -> Any:
 
 # Regression (was a strict xfail, fixed):
 #  (OpenAPI document): the nullable enums render as type [string, null] with an enum that lacks null
-# (and strength as plain string), so the document rejects the null that contract §2 makes mean absent
+# (and strength as plain string), so the document rejects the null that docs/api.md (Request) makes mean absent
 # and the service accepts (test_http.test_null_means_absent).
 @pytest.mark.parametrize("changes", [
     pytest.param({"family": {"parental_responsibility": None}}, id="family.parental_responsibility"),
@@ -557,7 +557,7 @@ def test_document_admits_null_for_optional_fields(client: FlaskClient, changes: 
 
 def test_document_describes_a_batch_case() -> None:
     """Regression: the items of BatchRequest.cases said nothing. They cannot be a $ref to
-    DecisionRequest: a bad case is answered at its index, not by failing the batch (contract §3),
+    DecisionRequest: a bad case is answered at its index, not by failing the batch (docs/api.md, Batch decisions),
     so the document accepts any case and says in words what a case is."""
     items = build_spec()["components"]["schemas"]["BatchRequest"]["properties"]["cases"]["items"]
     assert "DecisionRequest" in items["description"]

@@ -1,4 +1,4 @@
-"""The HTTP contract (contract §2–§3) as tables: statuses and the error envelope, their precedence,
+"""The HTTP contract (docs/api.md) as tables: statuses and the error envelope, their precedence,
 validation with field paths and suggestions, language negotiation, the decision response, batches
 and the read-only endpoints.
 
@@ -22,7 +22,7 @@ NATIONAL = "/v1/municipalities/national"
 DECISIONS = f"{NATIONAL}/decisions"
 BATCH = f"{DECISIONS}/batch"
 UNKNOWN = "/v1/municipalities/nowhere"
-LIMIT = 1024 * 1024  # 1 MiB, contract §3
+LIMIT = 1024 * 1024  # 1 MiB, docs/api.md, Errors
 
 # a plain valid case: a 9-year-old the school is concerned about (rule 15 → level 1)
 CASE: dict[str, Any] = {
@@ -30,7 +30,7 @@ CASE: dict[str, Any] = {
     "reporter": {"service": "school"},
     "signals": ["withdrawn"],
 }
-# the request of contract §2, every field given
+# the request of docs/api.md, Request, every field given
 FULL_CASE: dict[str, Any] = {
     "subject": {"kind": "child", "age": 9},
     "reporter": {"service": "school"},
@@ -42,7 +42,7 @@ FULL_CASE: dict[str, Any] = {
 }
 
 URGENT_STEPS = {"call_emergency_112", "contact_child_welfare_emergency", "notify_police", "report_to_child_welfare"}
-# contract §1, the fixed order of steps
+# docs/api.md, Vocabulary: the fixed order of steps
 STEP_ORDER = [
     "call_emergency_112", "contact_child_welfare_emergency", "notify_police", "report_to_child_welfare",
     "inform_parents_necessary_health_info",
@@ -698,7 +698,7 @@ def test_level_name_national(client: FlaskClient, body: Any, level: int, name: s
 
 
 URGENCY = [
-    # (id, body, urgent) — reasoned from contract §4
+    # (id, body, urgent) — reasoned from the national rules (docs/national-guide.md)
     ("concern-only", child(9, "withdrawn"), False),
     ("wondering-only", child(9, {"code": "low_mood", "strength": "wondering"}), False),
     ("acute-danger-wondering", child(9, {"code": "acute_danger", "strength": "wondering"}), True),
@@ -739,7 +739,7 @@ def test_urgent_exactly_with_an_urgent_step(client: FlaskClient, body: Any, urge
         if step["code"] in URGENT_STEPS:
             assert step["due_days"] == 0
             assert step["kind"] == "notification"
-    # in the fixed order of §1, each once
+    # in the fixed order of docs/api.md, Vocabulary, each once
     assert codes == sorted(set(codes), key=STEP_ORDER.index)
 
 

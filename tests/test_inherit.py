@@ -111,7 +111,7 @@ def test_routing_may_be_replaced(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("guide_extra", "rules", "path", "needle"), [
-    ("replaces: [bypass]\n", {}, "replaces[0]", "national.bypass carries contract §4 rules 1–7"),
+    ("replaces: [bypass]\n", {}, "replaces[0]", "national.bypass carries national rules 1–7"),
     ("replaces: [consent]\n", {}, "replaces[0]", "cannot be replaced or removed"),
     ("replaces: [routng]\n", {}, "replaces[0]", "there is no national group 'routng'"),
     ("local_services:\n  ppt: {label: PPT}\n", {}, "local_services.ppt", "national service code"),
@@ -151,7 +151,7 @@ def test_routing_may_be_replaced(tmp_path: Path) -> None:
             because: "Vi mistenker."
             when: {signal: high_conflict}
             then: {sets: [parents_suspected]}
-        """}, "rules[0].then.sets", "only by contract §4 rules 3–4"),
+        """}, "rules[0].then.sets", "only by national rules 3–4"),
 ])
 def test_weakening_the_baseline_is_refused(tmp_path: Path, guide_extra: str, rules: dict[str, str], path: str,
                                            needle: str) -> None:

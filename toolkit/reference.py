@@ -6,7 +6,7 @@ the validated rule model and the final merge (:func:`rules.resolve.resolve`). Wr
 obviously correct, not fast; it assumes a valid case (the request schema and ``check_case`` have
 passed it).
 
-The three phases (contract §4, rules.fields): phase 1 reads the request and gives the ladder
+The three phases (docs/national-guide.md, rules.fields): phase 1 reads the request and gives the ladder
 level, urgency, suspicion and whose consent is needed; phase 2 reads those too (pause, consent
 gate) and caps the level; phase 3 reads the decided level (steps, participation, actors).
 """

@@ -2,7 +2,7 @@
 
     cases:
       - note: "why this case, which rule"
-        request: {…the JSON request of contract §2…}
+        request: {…the JSON request of docs/api.md…}
         lang: nb                      # optional
         expect:                       # each key optional; each given key compared exactly
           level: 2
