@@ -42,6 +42,7 @@ def kindergarten_edit(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, P
     return base / "old" / "national", base / "new" / "national"
 
 
+@pytest.mark.slow
 def test_diff_finds_an_edit_that_only_affects_kindergarten_reporters(kindergarten_edit: tuple[Path, Path]) -> None:
     old, new = (load_guide(p) for p in kindergarten_edit)
     result = diff_guides(old, new)
