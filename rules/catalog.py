@@ -21,7 +21,8 @@ def load_catalog(path: Path, root: Path | None = None) -> Catalog:
     doc = read_yaml(path, display_name(path, root))
     data = validate(CatalogFileSchema(), doc)
     problems: list[Problem] = []
-    services = {code: Service(code, e["label"], e["health"], i) for i, (code, e) in enumerate(data["services"].items())}
+    services = {code: Service(code, e["label"], e["health"], i, reports=e["reports"])
+                for i, (code, e) in enumerate(data["services"].items())}
     signals = {code: SignalInfo(code, e["group"], e["label"], tuple(e["subjects"]), i)
                for i, (code, e) in enumerate(data["signals"].items())}
     steps: dict[str, StepInfo] = {}
@@ -38,8 +39,12 @@ def load_catalog(path: Path, root: Path | None = None) -> Catalog:
             order=i, legal_basis_by_reporter={k: tuple(v) for k, v in e.get("legal_basis_by_reporter", {}).items()},
             actor=actor, subjects=tuple(e.get("subjects", SUBJECT_KINDS)), min_age=e.get("min_age"),
             due=e.get("due"), due_setting=e.get("due_setting"), dropped_when=tuple(e.get("dropped_when", ())),
+            guidance=tuple(e["guidance"]),
+            legal_basis_by_signal=tuple((tuple(b["signals"]), tuple(b["legal_basis"]))
+                                        for b in e.get("legal_basis_by_signal", ())),
         )
-    forbidden = {code: ForbiddenInfo(code, e["label"], e["text"], tuple(e["legal_basis"]), tuple(e["removes"]), i)
+    forbidden = {code: ForbiddenInfo(code, e["label"], e["text"], tuple(e["legal_basis"]), tuple(e["removes"]), i,
+                                     guidance=tuple(e["guidance"]))
                  for i, (code, e) in enumerate(data["forbidden"].items())}
     for section, code, key, refs in [
         *(("steps", s.code, "dropped_when", s.dropped_when) for s in steps.values()),

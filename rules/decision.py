@@ -20,6 +20,7 @@ class StepOut:
     text: str
     legal_basis: tuple[str, ...]
     due_days: int | None
+    guidance: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class ForbiddenOut:
     label: str
     text: str
     legal_basis: tuple[str, ...]
+    guidance: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

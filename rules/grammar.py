@@ -432,6 +432,7 @@ class GuideFileSchema(StrictSchema):
 class ServiceEntrySchema(StrictSchema):
     label = TextField(required=True)
     health = fields.Boolean(truthy={True}, falsy={False}, load_default=False)
+    reports = fields.Boolean(truthy={True}, falsy={False}, load_default=True)  # false: never the reporter
 
 
 class SignalEntrySchema(StrictSchema):
@@ -446,13 +447,22 @@ class StepActorSchema(StrictSchema):
     role = ChoiceField("role", ROLES, required=True)
 
 
+class SignalBasisSchema(StrictSchema):
+    """Statutes a step rests on only when the request has one of the signals."""
+
+    signals = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    legal_basis = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
 class StepEntrySchema(StrictSchema):
     kind = ChoiceField("step kind", ("notification", "participation", "consultation", "consent",
                                      "documentation", "coordination"), required=True)
     label = TextField(required=True)
     text = TextField(required=True)
-    legal_basis = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    legal_basis = fields.List(fields.String(), required=True)  # statutes only; empty when none applies
     legal_basis_by_reporter = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    legal_basis_by_signal = fields.List(fields.Nested(SignalBasisSchema))
+    guidance = fields.List(fields.String(), load_default=list)
     actor = fields.Nested(StepActorSchema)
     subjects = fields.List(ChoiceField("subject kind", SUBJECT_KINDS))
     min_age = fields.Integer(strict=True, validate=validate.Range(0, 25))
@@ -465,7 +475,8 @@ class StepEntrySchema(StrictSchema):
 class ForbiddenEntrySchema(StrictSchema):
     label = TextField(required=True)
     text = TextField(required=True)
-    legal_basis = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    legal_basis = fields.List(fields.String(), required=True)
+    guidance = fields.List(fields.String(), load_default=list)
     removes = fields.List(fields.String(), load_default=list)
 
 

@@ -22,6 +22,7 @@ from rules.digest import guide_digest
 from rules.errors import Problem, RuleFileError
 from rules.grammar import GuideFileSchema
 from rules.inherit import inherited_rules, municipal_catalog, settings_problems, weakening_problems
+from rules.laws import LAWS_FILE, check_catalog_citations
 from rules.model import NATIONAL, Guide, Rule, Settings
 from rules.prepare import start_guide
 from rules.rulefile import RULES_DIR, load_rule_file
@@ -55,8 +56,12 @@ def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = 
         raise RuleFileError([Problem(display_name(guide_path, root), None, "", "missing guide.yaml")])
     guide_doc = read_yaml(guide_path, display_name(guide_path, root))
     problems: list[Problem] = []
+    laws = baseline.laws if baseline is not None else None
     if baseline is None:
         catalog = load_catalog(folder / CATALOG_FILE, root)
+        laws, found = check_catalog_citations(catalog, folder, display_name(folder / CATALOG_FILE, root),
+                                              display_name(folder / LAWS_FILE, root))
+        problems.extend(found)
         head = validate(GuideFileSchema(), guide_doc, {"catalog": catalog})
         inherited: list[Rule] = []
         settings = Settings()
@@ -106,7 +111,7 @@ def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = 
     guide = Guide(id=head["id"], name=head["name"], version=head["version"], digest=guide_digest(files),
                   settings=settings, catalog=catalog, rules=tuple(rules), level_names=level_names,
                   files=tuple(name for name, _ in sorted(files)), extends=head.get("extends"),
-                  date=head["date"].isoformat() if head.get("date") else None)
+                  date=head["date"].isoformat() if head.get("date") else None, laws=laws)
     return start_guide(guide)
 
 

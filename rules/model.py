@@ -24,9 +24,8 @@ CONSENT_ANSWERS = ("not_asked", "given", "refused", "withdrawn", "partial")
 RESPONSIBILITIES = ("shared", "one_parent", "child_welfare")
 MEASURES = ("yes", "partly", "no")
 SUBJECT_KINDS = ("child", "pregnant")
-URGENT_STEPS = frozenset(
-    {"call_emergency_112", "contact_child_welfare_emergency", "notify_police", "report_to_child_welfare"}
-)
+URGENT_STEPS = frozenset({"call_emergency_112", "call_medical_emergency_113", "contact_child_welfare_emergency",
+                          "notify_police", "report_to_child_welfare"})
 DERIVED_FLAGS = ("parents_suspected",)
 
 
@@ -47,6 +46,7 @@ class Service:
     health: bool
     order: int
     local: bool = False
+    reports: bool = True  # may be the reporter of a request (emergency_medical may not)
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,9 @@ class StepInfo:
     due: str | None = None  # "today"
     due_setting: str | None = None
     dropped_when: tuple[str, ...] = ()
+    guidance: tuple[str, ...] = ()  # professional sources that recommend it (never a statute)
+    # statutes added when the request has one of the signals (straffeloven § 196 on call_emergency_112)
+    legal_basis_by_signal: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class ForbiddenInfo:
     legal_basis: tuple[str, ...]
     removes: tuple[str, ...]
     order: int
+    guidance: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,7 @@ class Catalog:
     def with_local_services(self, local: Mapping[str, Service], labels: Mapping[str, Text]) -> Catalog:
         """A copy with a guide's local teams added and national services relabelled."""
         services = {
-            code: (Service(code, labels[code], s.health, s.order) if code in labels else s)
+            code: (Service(code, labels[code], s.health, s.order, reports=s.reports) if code in labels else s)
             for code, s in self.services.items()
         }
         services.update(local)
@@ -272,6 +276,7 @@ class Guide:
     files: tuple[str, ...] = ()
     extends: str | None = None
     date: str | None = None  # when this version was adopted (guide.yaml `date:`), ISO
+    laws: Any = field(default=None, compare=False, repr=False)  # rules.laws.LawRegistry of the national guide
     # Set by the loader once the rules are compiled and loaded into the engine:
     compiled: Any = field(default=None, compare=False, repr=False)  # rules.compiler.CompiledGuide
     engine: Any = field(default=None, compare=False, repr=False)  # rules.engine.RuleEngine

@@ -121,16 +121,20 @@ def resolve(guide: Guide, case: Case, fired: Sequence[Rule], levels: Levels, req
     memo = guide.memo  # a step's output depends only on the guide, the reporter and the language
 
     def step_out(code: str) -> StepOut:
-        key = ("step", code, case.reporter, lang)
+        info = catalog.steps[code]
+        # the statutes that depend on the request's signals (rare): part of the memo's key
+        by_signal = tuple(b for signals, bases in info.legal_basis_by_signal
+                          if any(s in case.signals for s in signals) for b in bases)
+        key = ("step", code, case.reporter, lang, by_signal)
         found = memo.get(key)
         if found is None:
-            info = catalog.steps[code]
             basis = list(info.legal_basis)
             for name in by_reporter_keys:
                 basis.extend(b for b in info.legal_basis_by_reporter.get(name, ()) if b not in basis)
+            basis.extend(b for b in dict.fromkeys(by_signal) if b not in basis)
             due = 0 if info.due == "today" else (settings.value(info.due_setting) if info.due_setting else None)
             found = memo[key] = StepOut(code, info.kind, info.label.in_lang(lang), info.text.in_lang(lang),
-                                        tuple(basis), due)
+                                        tuple(basis), due, info.guidance)
         return found
 
     def actor_out(service: str, role: str) -> ActorOut:
@@ -148,7 +152,7 @@ def resolve(guide: Guide, case: Case, fired: Sequence[Rule], levels: Levels, req
         steps=tuple(step_out(c) for c in steps),
         forbidden=tuple(
             ForbiddenOut(f, catalog.forbidden[f].label.in_lang(lang), catalog.forbidden[f].text.in_lang(lang),
-                         catalog.forbidden[f].legal_basis)
+                         catalog.forbidden[f].legal_basis, catalog.forbidden[f].guidance)
             for f in forbidden
         ),
         consent=ConsentOut(required_from, answer == "given", levels.blocks_level),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from rules.model import CONSENT_PARTIES, ROLES
+from schemas.errors import ErrorBodySchema
 
 
 class RulesetSchema(Schema):
@@ -22,7 +23,11 @@ class DecisionStepSchema(Schema):
     code = fields.String(required=True)
     kind = fields.String(required=True)
     text = fields.String(required=True)
-    legal_basis = fields.List(fields.String(), required=True)
+    legal_basis = fields.List(fields.String(), required=True,
+                              metadata={"description": "statutes, regulations and conventions in force, with the "
+                                                       "section; empty when no law requires or permits the step"})
+    guidance = fields.List(fields.String(), required=True,
+                           metadata={"description": "professional sources that recommend the step (not law)"})
     due_days = fields.Integer(allow_none=True, required=True,
                               metadata={"description": "days within which to do it; 0 = today; null = no deadline"})
 
@@ -31,6 +36,7 @@ class DecisionForbiddenSchema(Schema):
     code = fields.String(required=True)
     text = fields.String(required=True)
     legal_basis = fields.List(fields.String(), required=True)
+    guidance = fields.List(fields.String(), required=True)
 
 
 class ConsentOutcomeSchema(Schema):
@@ -59,24 +65,6 @@ class DecisionSchema(Schema):
     forbidden = fields.List(fields.Nested(DecisionForbiddenSchema), required=True)
     consent = fields.Nested(ConsentOutcomeSchema, required=True)
     explanation = fields.List(fields.Nested(ExplanationSchema), required=True)
-
-
-class ErrorDetailSchema(Schema):
-    field = fields.String(required=True, metadata={"example": "signals[1].code"})
-    message = fields.String(required=True)
-    suggestions = fields.List(fields.String(), required=True)
-
-
-class ErrorBodySchema(Schema):
-    code = fields.String(required=True, metadata={"enum": [
-        "malformed_json", "not_found", "unknown_municipality", "method_not_allowed", "payload_too_large",
-        "unsupported_media_type", "invalid_request", "not_ready", "internal_error"]})
-    message = fields.String(required=True)
-    details = fields.List(fields.Nested(ErrorDetailSchema), required=True)
-
-
-class ErrorSchema(Schema):
-    error = fields.Nested(ErrorBodySchema, required=True)
 
 
 class BatchItemSchema(Schema):

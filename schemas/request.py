@@ -217,6 +217,10 @@ class DecisionRequestSchema(StrictSchema):
                   else (settings.pregnant_age_min, settings.pregnant_age_max))
         if kind and age is not None and not lo <= age <= hi:
             errors["subject"] = {"age": [Msg("age_range", min=lo, max=hi, kind=kind)]}
+        reporter = (data.get("reporter") or {}).get("service")
+        service = guide.catalog.services.get(reporter) if isinstance(reporter, str) else None
+        if service is not None and not service.reports:  # emergency_medical answers calls, never reports
+            errors["reporter"] = {"service": [Msg("not_a_reporter", code=reporter)]}
         # indices of the request as sent (invalid items are missing from data["signals"])
         sent = original.get("signals") if isinstance(original, dict) else None
         codes = [s.get("code") if isinstance(s, dict) else s for s in sent] if isinstance(sent, list) else []

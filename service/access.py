@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from flask import Request
 
+from schemas.errors import ErrorCode
 from service.http import ApiError
 
 
@@ -46,9 +47,9 @@ def require(request: Request, allowed: tuple[str, ...], others: tuple[str, ...] 
         return
     key = presented_key(request)
     if key is None:
-        raise ApiError(401, "unauthorized", headers={"WWW-Authenticate": 'Bearer realm="bti"'})
+        raise ApiError(ErrorCode.UNAUTHORIZED, headers={"WWW-Authenticate": 'Bearer realm="bti"'})
     if _matches(key, allowed):
         return
     if _matches(key, others):
-        raise ApiError(403, "forbidden")
-    raise ApiError(401, "unauthorized", headers={"WWW-Authenticate": 'Bearer realm="bti"'})
+        raise ApiError(ErrorCode.FORBIDDEN)
+    raise ApiError(ErrorCode.UNAUTHORIZED, headers={"WWW-Authenticate": 'Bearer realm="bti"'})

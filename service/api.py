@@ -13,12 +13,14 @@ from flask import Blueprint, current_app, g, request
 from marshmallow import ValidationError
 from marshmallow.experimental.context import Context
 
+from rules.case import Case
 from rules.decision import Decision
 from rules.errors import CaseError, EngineError
 from rules.evaluate import evaluate
 from rules.messages import field_path
 from rules.model import Guide
 from schemas.decision import MunicipalityListSchema, MunicipalitySchema
+from schemas.errors import ErrorCode
 from schemas.i18n import Msg
 from schemas.privacy import identity_numbers, redact
 from schemas.request import BatchRequestSchema, DecisionRequestSchema
@@ -49,7 +51,7 @@ _batch_schema = BatchRequestSchema()
 def _guide(municipality: str) -> Guide:
     guide = store_of(current_app).get(municipality)
     if guide is None:
-        raise ApiError(404, "unknown_municipality", id=redact(municipality))
+        raise ApiError(ErrorCode.UNKNOWN_MUNICIPALITY, id=redact(municipality))
     return guide
 
 
@@ -59,7 +61,7 @@ def _lang_problems() -> list[dict[str, Any]]:
 
 def _check_lang() -> None:
     if _lang_problems():
-        raise ApiError(422, "invalid_request", details=_lang_problems())
+        raise ApiError(ErrorCode.INVALID_REQUEST, details=_lang_problems())
 
 
 def present(decision: Decision) -> dict[str, Any]:
@@ -79,9 +81,9 @@ def present(decision: Decision) -> dict[str, Any]:
         "urgent": decision.urgent,
         "actors": [{"service": a.service, "role": a.role, "label": a.label} for a in decision.actors],
         "steps": [{"code": s.code, "kind": s.kind, "text": s.text, "legal_basis": list(s.legal_basis),
-                   "due_days": s.due_days} for s in decision.steps],
-        "forbidden": [{"code": f.code, "text": f.text, "legal_basis": list(f.legal_basis)}
-                      for f in decision.forbidden],
+                   "guidance": list(s.guidance), "due_days": s.due_days} for s in decision.steps],
+        "forbidden": [{"code": f.code, "text": f.text, "legal_basis": list(f.legal_basis),
+                       "guidance": list(f.guidance)} for f in decision.forbidden],
         "consent": {"required_from": consent.required_from, "satisfied": consent.satisfied,
                     "blocks_level": consent.blocks_level},
         "explanation": [{"rule": e.rule, "title": e.title, "because": e.because, "signals": list(e.signals)}
@@ -89,30 +91,36 @@ def present(decision: Decision) -> dict[str, Any]:
     }
 
 
-def decide(guide: Guide, body: Any, lang: str, prefix: str = "") -> dict[str, Any]:
-    """Validate one request body and decide it; ApiError 422 lists every problem."""
+def parse_case(guide: Guide, body: Any, prefix: str = "") -> Case:
+    """One request body validated against ``guide``; ApiError 422 lists every problem."""
     suspicious = list(identity_numbers(body))
     if suspicious:  # reported alone, so no other message echoes the number back
         details = [{"field": redact(field_path(path, prefix)), "message": Msg("identity_number"), "suggestions": []}
                    for path in suspicious]
-        raise ApiError(422, "invalid_request", details=details)
+        raise ApiError(ErrorCode.INVALID_REQUEST, details=details)
     try:
         with Context({"guide": guide}):
-            case = _request_schema.load(body if isinstance(body, dict) else {"_": body} if body is not None else {})
+            case: Case = _request_schema.load(
+                body if isinstance(body, dict) else {"_": body} if body is not None else {})
     except ValidationError as exc:
         messages = exc.messages if isinstance(body, dict) else {"_schema": ["Invalid input type."]}
-        raise ApiError(422, "invalid_request", details=details_from(messages, prefix)) from None
+        raise ApiError(ErrorCode.INVALID_REQUEST, details=details_from(messages, prefix)) from None
+    return case
+
+
+def decide(guide: Guide, case: Case, lang: str, prefix: str = "") -> dict[str, Any]:
+    """Decide a validated case: the response body, counted and logged as a decision given."""
     started = time.perf_counter()
     try:
         body_out = present(evaluate(guide, case, lang))
     except CaseError as exc:
         details = [{"field": f"{prefix}.{f}" if prefix else f, "message": m, "suggestions": []}
                    for f, m in exc.details]
-        raise ApiError(422, "invalid_request", details=details) from None
+        raise ApiError(ErrorCode.INVALID_REQUEST, details=details) from None
     except EngineError:
         log.exception("engine error", extra={"fields": {"event": "engine_error", "municipality": guide.id,
                                                            "digest": guide.digest}})
-        raise ApiError(500, "internal_error") from None
+        raise ApiError(ErrorCode.INTERNAL_ERROR) from None
     metrics().decisions.labels(guide.id, str(body_out["level"])).inc()
     log.info("decision", extra={"fields": {  # codes only: never the request's content
         "event": "decision", "decision_id": body_out["decision_id"], "municipality": guide.id,
@@ -125,14 +133,12 @@ def decide(guide: Guide, body: Any, lang: str, prefix: str = "") -> dict[str, An
 def post_decision(municipality: str) -> Any:
     guide = _guide(municipality)
     body = read_json(request)
-    if _lang_problems():
-        # report the bad language together with any problem in the body
-        try:
-            decide(guide, body, current_language())
-        except ApiError as exc:
-            raise ApiError(422, "invalid_request", details=_lang_problems() + exc.details) from None
-        _check_lang()
-    return decide(guide, body, current_language())
+    try:
+        case = parse_case(guide, body)
+    except ApiError as exc:  # a bad ?lang= is listed together with the body's problems
+        raise ApiError(ErrorCode.INVALID_REQUEST, details=_lang_problems() + exc.details) from None
+    _check_lang()  # before deciding: a request answered with 422 is never decided, counted or logged
+    return decide(guide, case, current_language())
 
 
 @api.post("/v1/municipalities/<municipality>/decisions/batch")
@@ -143,20 +149,20 @@ def post_batch(municipality: str) -> Any:
     if isinstance(body, dict):
         outside = [path for path in identity_numbers({k: v for k, v in body.items() if k != "cases"})]
         if outside:
-            raise ApiError(422, "invalid_request", details=[
+            raise ApiError(ErrorCode.INVALID_REQUEST, details=[
                 {"field": redact(field_path(path)), "message": Msg("identity_number"), "suggestions": []}
                 for path in outside])
     if not isinstance(body, dict):
-        raise ApiError(422, "invalid_request", details=details_from({"_schema": ["Invalid input type."]}))
+        raise ApiError(ErrorCode.INVALID_REQUEST, details=details_from({"_schema": ["Invalid input type."]}))
     try:
         cases = _batch_schema.load(body)["cases"]
     except ValidationError as exc:
-        raise ApiError(422, "invalid_request", details=details_from(exc.messages)) from None
+        raise ApiError(ErrorCode.INVALID_REQUEST, details=details_from(exc.messages)) from None
     lang = current_language()
     results: list[dict[str, Any]] = []
     for index, case in enumerate(cases):
         try:
-            results.append({"index": index, "decision": decide(guide, case, lang)})
+            results.append({"index": index, "decision": decide(guide, parse_case(guide, case), lang)})
         except ApiError as exc:
             results.append({"index": index, **exc.body(lang)})
     return {"decisions": results}

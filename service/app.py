@@ -10,9 +10,10 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from schemas.errors import ErrorCode
 from schemas.privacy import redact
 from service.access import parse_hashes
-from service.http import ApiError, current_language, negotiate_language
+from service.http import MAX_BODY, ApiError, current_language, negotiate_language
 from service.observe import configure_logging
 from service.observe import install as install_metrics
 from service.paths import BUNDLED
@@ -79,25 +80,43 @@ def _install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[Any, int, dict[str, str]]:
-        if isinstance(exc, MethodNotAllowed):
-            unknown = _unknown_municipality_in_path(app)
-            if unknown:  # 404 comes before 405 (docs/api.md, Errors)
-                return _api_error(ApiError(404, "unknown_municipality", id=redact(unknown)))
-            allow = ", ".join(sorted(exc.valid_methods or ()))
-            return _api_error(ApiError(405, "method_not_allowed", headers={"Allow": allow},
-                                       method=request.method, allow=allow))
-        if exc.code == 404:
-            return _api_error(ApiError(404, "not_found", path=redact(request.path)))
-        if exc.code == 413:
-            from service.http import MAX_BODY
-            return _api_error(ApiError(413, "payload_too_large", limit=MAX_BODY))
-        return _api_error(ApiError(exc.code or 500, "internal_error" if (exc.code or 500) >= 500 else "not_found",
-                                   path=request.path))
+        error = _envelope_for(app, exc)
+        for name, value in exc.get_headers():  # e.g. Content-Range of a 416
+            if name.lower() != "content-type":
+                error.headers.setdefault(name, value)
+        return _api_error(error)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Any, int, dict[str, str]]:
         log.exception("unexpected error on %s %s", request.method, request.url_rule)
-        return _api_error(ApiError(500, "internal_error"))
+        return _api_error(ApiError(ErrorCode.INTERNAL_ERROR))
+
+
+def _envelope_for(app: Flask, exc: HTTPException) -> ApiError:
+    """The error werkzeug raised (no route, wrong method, an unreadable request…) with its own
+    code: a status the API has a code for gets that code, any other client error ``bad_request``."""
+    status = exc.code or 500
+    if isinstance(exc, MethodNotAllowed):
+        unknown = _unknown_municipality_in_path(app)
+        if unknown:  # 404 comes before 405 (docs/api.md, Errors)
+            return ApiError(ErrorCode.UNKNOWN_MUNICIPALITY, id=redact(unknown))
+        allow = ", ".join(sorted(exc.valid_methods or ()))
+        return ApiError(ErrorCode.METHOD_NOT_ALLOWED, headers={"Allow": allow}, method=request.method, allow=allow)
+    if status == 404:
+        return ApiError(ErrorCode.NOT_FOUND, path=redact(request.path))
+    if status == 413:
+        return ApiError(ErrorCode.PAYLOAD_TOO_LARGE, limit=MAX_BODY)
+    if status == 415:
+        return ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, got=redact(request.headers.get("Content-Type") or "-"))
+    if status == 401:
+        return ApiError(ErrorCode.UNAUTHORIZED, headers={"WWW-Authenticate": 'Bearer realm="bti"'})
+    if status == 403:
+        return ApiError(ErrorCode.FORBIDDEN)
+    if status == 416:
+        return ApiError(ErrorCode.RANGE_NOT_SATISFIABLE)
+    if status >= 500:
+        return ApiError(ErrorCode.INTERNAL_ERROR, status=status)
+    return ApiError(ErrorCode.BAD_REQUEST, status=status)
 
 
 def _unknown_municipality_in_path(app: Flask) -> str | None:

@@ -12,17 +12,21 @@ def catalog_body(catalog: Catalog, lang: str) -> dict[str, Any]:
     return {
         "lang": lang,
         "levels": [{"level": n, "label": t.in_lang(lang)} for n, t in sorted(catalog.levels.items())],
-        "services": [{"code": s.code, "label": s.label.in_lang(lang), "health": s.health}
+        "services": [{"code": s.code, "label": s.label.in_lang(lang), "health": s.health, "reports": s.reports}
                      for s in catalog.services.values()],
         "signals": [{"code": s.code, "group": s.group, "label": s.label.in_lang(lang), "subjects": list(s.subjects)}
                     for s in catalog.signals.values()],
         "strengths": [{"code": c, "label": t.in_lang(lang)} for c, t in catalog.strengths.items()],
         "steps": [{"code": s.code, "kind": s.kind, "label": s.label.in_lang(lang), "text": s.text.in_lang(lang),
                    "legal_basis": list(s.legal_basis),
-                   "legal_basis_by_reporter": {k: list(v) for k, v in s.legal_basis_by_reporter.items()}}
+                   "legal_basis_by_reporter": {k: list(v) for k, v in s.legal_basis_by_reporter.items()},
+                   "legal_basis_by_signal": [{"signals": list(sig), "legal_basis": list(b)}
+                                             for sig, b in s.legal_basis_by_signal],
+                   "guidance": list(s.guidance)}
                   for s in catalog.steps.values()],
         "forbidden": [{"code": f.code, "label": f.label.in_lang(lang), "text": f.text.in_lang(lang),
-                       "legal_basis": list(f.legal_basis)} for f in catalog.forbidden.values()],
+                       "legal_basis": list(f.legal_basis), "guidance": list(f.guidance)}
+                      for f in catalog.forbidden.values()],
         "roles": [{"code": c, "label": t.in_lang(lang)} for c, t in catalog.roles.items()],
         "consent_parties": [{"code": c, "label": t.in_lang(lang)} for c, t in catalog.consent_parties.items()],
     }

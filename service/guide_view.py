@@ -342,10 +342,15 @@ def due_text(step: StepInfo, settings: Settings, lang: str) -> str | None:
 
 
 def legal_basis(step: StepInfo, guide: Guide, lang: str) -> tuple[str, ...]:
-    extra = []
+    reporters: dict[str, list[str]] = {}  # each law once, with every reporter it applies to
     for who, laws in step.legal_basis_by_reporter.items():
         name = text("health_services", lang) if who == "health" else _lower_first(_service(who, guide, lang))
-        extra += [f"{law} ({text('for_reporter', lang, who=name)})" for law in laws]
+        for law in laws:
+            reporters.setdefault(law, []).append(name)
+    extra = [f"{law} ({text('for_reporter', lang, who=', '.join(names))})" for law, names in reporters.items()]
+    for signals, laws in step.legal_basis_by_signal:
+        names = ", ".join(_lower_first(guide.catalog.signals[s].label.in_lang(lang)) for s in signals)
+        extra += [f"{law} ({text('for_signals', lang, signals=names)})" for law in laws]
     return (*step.legal_basis, *extra)
 
 

@@ -1,7 +1,7 @@
 """HTTP plumbing shared by the views: the error envelope, language negotiation and reading a
 JSON body strictly (content type, size, UTF-8, duplicate keys, NaN).
 
-    ApiError            an error response in the envelope of docs/api.md, Errors
+    ApiError            an error response in the envelope of docs/api.md, Errors, with an ErrorCode
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from flask import Request, g
 
 from rules.messages import field_path, flatten
 from rules.model import DEFAULT_LANGUAGE, LANGUAGES
+from schemas.errors import ErrorCode
 from schemas.i18n import localise, render
 from schemas.privacy import redact
 
@@ -21,15 +22,15 @@ _LANG_ALIASES = {"nb": "nb", "no": "nb", "nob": "nb", "nn": "nn", "nno": "nn", "
 
 
 class ApiError(Exception):
-    """An error response: status, stable code, message key with parameters, field details."""
+    """An error response: a stable code (its status by default), message parameters, field details."""
 
-    def __init__(self, status: int, code: str, message_key: str | None = None,
+    def __init__(self, code: ErrorCode, *, status: int | None = None, message_key: str | None = None,
                  details: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
                  **params: Any) -> None:
         super().__init__(code)
-        self.status = status
-        self.code = code
-        self.message_key = message_key or code
+        self.code = ErrorCode(code)
+        self.status = status or self.code.status
+        self.message_key = message_key or self.code.value
         self.params = params
         self.details = details or []
         self.headers = headers or {}
@@ -39,7 +40,7 @@ class ApiError(Exception):
             {"field": d["field"], "message": localise(d["message"], lang), "suggestions": list(d["suggestions"])[:3]}
             for d in self.details
         ]
-        return {"error": {"code": self.code, "message": render(self.message_key, lang, **self.params),
+        return {"error": {"code": self.code.value, "message": render(self.message_key, lang, **self.params),
                           "details": details}}
 
 
@@ -110,8 +111,8 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     for key, value in pairs:
         if key in out:
             if _has_lone_surrogate(key):
-                raise ApiError(400, "malformed_json", reason=render_reason("reason_surrogate"))
-            raise ApiError(400, "malformed_json", reason=render_reason("reason_duplicate_key", key=redact(key)))
+                raise ApiError(ErrorCode.MALFORMED_JSON, reason=render_reason("reason_surrogate"))
+            raise ApiError(ErrorCode.MALFORMED_JSON, reason=render_reason("reason_duplicate_key", key=redact(key)))
         out[key] = value
     return out
 
@@ -121,35 +122,35 @@ def render_reason(message_key: str, **params: Any) -> str:
 
 
 def _no_constants(value: str) -> Any:
-    raise ApiError(400, "malformed_json", reason=render_reason("reason_constant", value=value))
+    raise ApiError(ErrorCode.MALFORMED_JSON, reason=render_reason("reason_constant", value=value))
 
 
 def read_json(req: Request, limit: int = MAX_BODY) -> Any:
     """The request's JSON body, or ApiError 415 / 413 / 400 in the order of docs/api.md, Errors."""
     if not _media_type_ok(req.headers.get("Content-Type")):
-        raise ApiError(415, "unsupported_media_type", got=redact(req.headers.get("Content-Type") or "-"))
+        raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, got=redact(req.headers.get("Content-Type") or "-"))
     if req.content_length is not None and req.content_length > limit:
-        raise ApiError(413, "payload_too_large", limit=limit)
+        raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, limit=limit)
     raw = req.stream.read(limit + 1)
     if len(raw) > limit:
-        raise ApiError(413, "payload_too_large", limit=limit)
+        raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, limit=limit)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ApiError(400, "malformed_json", reason=render_reason("reason_utf8")) from None
+        raise ApiError(ErrorCode.MALFORMED_JSON, reason=render_reason("reason_utf8")) from None
     if not text.strip():
-        raise ApiError(400, "malformed_json", reason=render_reason("reason_empty"))
+        raise ApiError(ErrorCode.MALFORMED_JSON, reason=render_reason("reason_empty"))
     try:
         value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
         reason = render_reason("reason_syntax", line=exc.lineno, column=exc.colno)
-        raise ApiError(400, "malformed_json", reason=reason) from None
+        raise ApiError(ErrorCode.MALFORMED_JSON, reason=reason) from None
     except ValueError:  # an integer of more than 4300 digits
-        raise ApiError(400, "malformed_json", reason=render_reason("reason_number")) from None
+        raise ApiError(ErrorCode.MALFORMED_JSON, reason=render_reason("reason_number")) from None
     except RecursionError:
-        raise ApiError(400, "malformed_json", reason=render_reason("reason_nesting")) from None
+        raise ApiError(ErrorCode.MALFORMED_JSON, reason=render_reason("reason_nesting")) from None
     if "\\u" in text and _has_lone_surrogate(value):  # only a \uD800-style escape can make one
-        raise ApiError(400, "malformed_json", reason=render_reason("reason_surrogate"))
+        raise ApiError(ErrorCode.MALFORMED_JSON, reason=render_reason("reason_surrogate"))
     return value
 
 

@@ -11,10 +11,10 @@ from schemas.decision import (
     BatchResponseSchema,
     CatalogSchema,
     DecisionSchema,
-    ErrorSchema,
     MunicipalityListSchema,
     MunicipalitySchema,
 )
+from schemas.errors import ErrorSchema
 from schemas.request import BatchRequestSchema, DecisionRequestSchema
 
 ERRORS = {

@@ -205,6 +205,7 @@ _TEXTS: dict[str, dict[str, str]] = {
                           "en": "What you must not do"},
     "for_reporter": {"nb": "når {who} melder", "nn": "når {who} melder", "en": "when {who} reports"},
     "health_services": {"nb": "en helsetjeneste", "nn": "ei helseteneste", "en": "a health service"},
+    "for_signals": {"nb": "ved {signals}", "nn": "ved {signals}", "en": "with {signals}"},
     "about_heading": {"nb": "Om denne veilederen", "nn": "Om denne rettleiaren", "en": "About this guide"},
     "version": {"nb": "Versjon", "nn": "Versjon", "en": "Version"},
     "digest": {"nb": "Sjekksum", "nn": "Sjekksum", "en": "Digest"},

@@ -52,13 +52,14 @@ def requests(draw: st.DrawFn, guide: Guide) -> dict[str, Any]:
     if draw(st.sampled_from([True, True, False])):
         fitting = [code for code in fitting if catalog.signals[code].group != "serious"]
     services = list(catalog.services)
+    reporters = [code for code, service in catalog.services.items() if service.reports]  # not emergency_medical
     signal = st.one_of(
         st.sampled_from(fitting),  # a bare code: strength concern
         st.fixed_dictionaries({"code": st.sampled_from(fitting), "strength": st.sampled_from(STRENGTHS)}),
     )
     body: dict[str, Any] = {
         "subject": {"kind": kind, "age": draw(st.integers(lo, hi))},
-        "reporter": {"service": draw(st.sampled_from(services))},
+        "reporter": {"service": draw(st.sampled_from(reporters))},
         "signals": draw(st.lists(signal, min_size=1, max_size=6)),
     }
     responsibility = draw(optional(RESPONSIBILITIES))

@@ -41,11 +41,12 @@ FULL_CASE: dict[str, Any] = {
                "services_involved": ["ppt"], "complex_long_term_needs": False},
 }
 
-URGENT_STEPS = {"call_emergency_112", "contact_child_welfare_emergency", "notify_police", "report_to_child_welfare"}
+URGENT_STEPS = {"call_emergency_112", "call_medical_emergency_113", "contact_child_welfare_emergency", "notify_police",
+                "report_to_child_welfare"}
 # docs/api.md, Vocabulary: the fixed order of steps
 STEP_ORDER = [
-    "call_emergency_112", "contact_child_welfare_emergency", "notify_police", "report_to_child_welfare",
-    "inform_parents_necessary_health_info",
+    "call_emergency_112", "call_medical_emergency_113", "contact_child_welfare_emergency", "notify_police",
+    "report_to_child_welfare", "notify_municipal_health_service", "inform_parents_necessary_health_info",
     "talk_with_child", "talk_with_pregnant_woman", "record_childs_own_words", "inform_child", "talk_with_parents",
     "child_joins_meeting",
     "discuss_with_leader", "anonymous_consultation", "contact_expert_team", "contact_slt",
@@ -651,7 +652,7 @@ def test_decision_has_every_key_of_the_contract(client: FlaskClient) -> None:
     pairs = [(a["service"], a["role"]) for a in body["actors"]]
     assert len(pairs) == len(set(pairs))
     for forbidden in body["forbidden"]:
-        assert set(forbidden) == {"code", "text", "legal_basis"}
+        assert set(forbidden) == {"code", "text", "legal_basis", "guidance"}
     assert body["explanation"]
     for entry in body["explanation"]:
         assert set(entry) == {"rule", "title", "because", "signals"}
@@ -731,10 +732,12 @@ def test_urgent_exactly_with_an_urgent_step(client: FlaskClient, body: Any, urge
     assert result["urgent"] is urgent
     assert result["urgent"] is bool(URGENT_STEPS & set(codes))
     for step in result["steps"]:
-        assert set(step) == {"code", "kind", "text", "legal_basis", "due_days"}
+        assert set(step) == {"code", "kind", "text", "legal_basis", "guidance", "due_days"}
+        assert isinstance(step["guidance"], list) and all(isinstance(g, str) and g for g in step["guidance"])
         assert step["kind"] in STEP_KINDS
         assert isinstance(step["text"], str) and step["text"]
         assert isinstance(step["legal_basis"], list) and all(isinstance(b, str) and b for b in step["legal_basis"])
+        assert not set(step["legal_basis"]) & set(step["guidance"])  # a guideline is never a legal basis
         assert step["due_days"] is None or (isinstance(step["due_days"], int) and step["due_days"] >= 0)
         if step["code"] in URGENT_STEPS:
             assert step["due_days"] == 0
@@ -751,23 +754,36 @@ def _report_basis(client: FlaskClient, reporter: str, subject: dict[str, Any]) -
     return steps["report_to_child_welfare"]["legal_basis"]  # type: ignore[no-any-return]
 
 
+OWN_DUTIES = {"barnehageloven § 46", "helsepersonelloven § 33", "opplæringslova § 24-3", "sosialtjenesteloven § 45"}
+
+
 @pytest.mark.parametrize(("reporter", "age", "own_duty"), [
     ("kindergarten", 4, "barnehageloven § 46"),
+    ("school", 10, "opplæringslova § 24-3"),
+    ("upper_secondary", 17, "opplæringslova § 24-3"),
+    ("ppt", 8, "opplæringslova § 24-3"),
+    ("nav", 10, "sosialtjenesteloven § 45"),
     *[(service, 4 if service == "health_station" else 10, "helsepersonelloven § 33") for service in HEALTH_SERVICES],
 ])
 def test_report_names_the_reporters_own_duty(client: FlaskClient, reporter: str, age: int, own_duty: str) -> None:
     basis = _report_basis(client, reporter, {"kind": "child", "age": age})
     assert "barnevernsloven § 13-2" in basis
     assert own_duty in basis
-    other = {"barnehageloven § 46", "helsepersonelloven § 33"} - {own_duty}
-    assert not other & set(basis)
+    assert basis[0] == "barnevernsloven § 13-2"
+    assert not (OWN_DUTIES - {own_duty}) & set(basis)
 
 
-@pytest.mark.parametrize("reporter", ["school", "police", "nav", "child_welfare", "ppt"])
+@pytest.mark.parametrize("reporter", ["police", "child_welfare", "slt", "family_team", "leader"])
 def test_report_without_an_own_duty_names_only_the_child_welfare_act(client: FlaskClient, reporter: str) -> None:
     basis = _report_basis(client, reporter, {"kind": "child", "age": 10})
-    assert "barnevernsloven § 13-2" in basis
-    assert not {"barnehageloven § 46", "helsepersonelloven § 33"} & set(basis)
+    assert basis == ["barnevernsloven § 13-2"]
+
+
+def test_emergency_medical_cannot_report(client: FlaskClient) -> None:
+    resp = post_json(client, DECISIONS, case(reporter={"service": "emergency_medical"}))
+    assert resp.status_code == 422
+    fields = [d["field"] for d in resp.get_json()["error"]["details"]]
+    assert fields == ["reporter.service"]
 
 
 def test_report_for_a_pregnant_minor_by_a_midwife(client: FlaskClient) -> None:
@@ -876,7 +892,7 @@ def test_national_municipality(client: FlaskClient, query: str) -> None:
     assert {k: body[k] for k in ("id", "name", "version", "digest")} == listed["national"]
 
 
-@pytest.mark.parametrize(("section", "count"), [("services", 24), ("signals", 37), ("steps", 30),
+@pytest.mark.parametrize(("section", "count"), [("services", 25), ("signals", 38), ("steps", 32),
                                                 ("forbidden", 3)])
 def test_catalog_sizes(client: FlaskClient, section: str, count: int) -> None:
     body = client.get("/v1/catalog").get_json()

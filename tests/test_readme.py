@@ -37,8 +37,8 @@ def test_readme_example_answer(client: FlaskClient) -> None:
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", shown["ruleset"]["digest"])
     for key in ("municipality", "lang", "level", "level_name", "urgent", "actors", "forbidden", "consent"):
         assert actual[key] == shown[key], key
-    assert [(s["code"], s["kind"], s["legal_basis"], s["due_days"]) for s in actual["steps"]] == [
-        (s["code"], s["kind"], s["legal_basis"], s["due_days"]) for s in shown["steps"]]
+    assert [(s["code"], s["kind"], s["legal_basis"], s["guidance"], s["due_days"]) for s in actual["steps"]] == [
+        (s["code"], s["kind"], s["legal_basis"], s["guidance"], s["due_days"]) for s in shown["steps"]]
     assert [(e["rule"], e["title"], e["signals"]) for e in actual["explanation"]] == [
         (e["rule"], e["title"], e["signals"]) for e in shown["explanation"]]
     for text_actual, text_shown in zip(actual["steps"], shown["steps"], strict=True):

@@ -1,0 +1,64 @@
+"""docs/api.md keeps up with the service: every code of the national catalog and every route is
+described there, and the tables that fix an order list it as the catalog does."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flask import Flask
+
+from rules.model import Guide
+
+API_DOC = Path(__file__).resolve().parent.parent / "docs" / "api.md"
+
+
+def _api_doc() -> str:
+    return API_DOC.read_text(encoding="utf-8")
+
+
+def _section(text: str, heading: str) -> str:
+    """The text under ``heading`` (a whole heading line) up to the next heading of any level."""
+    start = text.index(f"\n{heading}\n") + len(heading) + 2
+    following = re.search(r"^#{1,6} ", text[start:], flags=re.MULTILINE)
+    return text[start:start + following.start()] if following else text[start:]
+
+
+def _table_codes(section: str) -> list[str]:
+    """The backquoted codes of the table rows of ``section``, in order (first and second column)."""
+    codes: list[str] = []
+    for line in section.splitlines():
+        if line.startswith("| ") and not line.startswith("|---"):
+            cells = line.strip("|").split("|")
+            for cell in cells[:2]:
+                codes.extend(re.findall(r"`([a-z0-9_]+)`", cell))
+    return codes
+
+
+def test_every_code_of_the_national_catalog_is_in_the_api_doc(guide: Guide) -> None:
+    text = _api_doc()
+    catalog = guide.catalog
+    sections = {
+        "services": catalog.services, "signals": catalog.signals, "strengths": catalog.strengths,
+        "steps": catalog.steps, "forbidden actions": catalog.forbidden, "roles": catalog.roles,
+        "consent parties": catalog.consent_parties,
+    }
+    missing = {name: [code for code in codes if f"`{code}`" not in text] for name, codes in sections.items()}
+    assert not any(missing.values()), f"docs/api.md, Vocabulary, does not name these codes: {missing}"
+
+
+def test_the_api_doc_lists_steps_and_forbidden_actions_in_the_catalog_order(guide: Guide) -> None:
+    text = _api_doc()
+    steps = [c for c in _table_codes(_section(text, "### Steps")) if c in guide.catalog.steps]
+    assert steps == list(guide.catalog.steps)
+    forbidden = [c for c in _table_codes(_section(text, "### Forbidden actions")) if c in guide.catalog.forbidden]
+    assert forbidden == list(guide.catalog.forbidden)
+
+
+def test_every_route_is_in_the_api_doc(app: Flask) -> None:
+    text = _api_doc()
+    # a guide id is written {id} in the doc, any other path variable {file}
+    paths = {re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: "{id}" if m[1] == "municipality" else "{file}", rule.rule)
+             for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    missing = sorted(path for path in paths if f"`GET {path}`" not in text and f"`POST {path}`" not in text)
+    assert not missing, f"docs/api.md does not describe these routes: {missing}"
