@@ -105,8 +105,8 @@ def _changed_on(guide: Guide) -> str:
 def index() -> str:
     lang = current_language()
     registry = store_of(current_app).registry
-    guides = [{"id": g.id, "name": g.name.in_lang(lang), "version": g.version, "digest": g.digest,
-               "extends": g.extends} for g in registry.guides.values()]
+    guides = [{"id": g.id, "name": g.name.in_lang(lang), "version": g.version, "date": _changed_on(g),
+               "digest": g.digest, "extends": g.extends} for g in registry.guides.values()]
     return render_template("pages/index.html", **_frame(guides=guides, failed=sorted(registry.errors)))
 
 
