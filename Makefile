@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= $(or $(BTI_PORT),8080)
 HOST   ?= $(or $(BTI_HOST),127.0.0.1)
 
-.PHONY: setup run test check lint typecheck rules-check clean bench load soak soak-http
+.PHONY: setup run test test-quick check lint typecheck rules-check clean bench load soak soak-http
 
 setup: $(STAMP)
 
@@ -23,6 +23,10 @@ run: setup
 # The last line says how many browser tests were skipped and why (tests/conftest.py), if any were.
 test: setup
 	$(BIN)/python -m pytest
+
+# the quick loop while working: every test but those marked slow (servers, diff, differential, fuzz)
+test-quick: setup
+	$(BIN)/python -m pytest -q -m "not slow"
 
 check: lint typecheck rules-check
 

@@ -81,7 +81,7 @@ def run_block(items: list[Item], start: int, seconds: float, schema: DecisionReq
         with Context({"guide": item.guide}):
             case = schema.load(item.body)
         t1 = clock()
-        decision = evaluate(item.guide, case, item.lang)
+        decision = evaluate(item.prepared, case, item.lang)
         t2 = clock()
         present(decision)
         t3 = clock()
@@ -113,8 +113,8 @@ def check_agreement(items: list[Item]) -> list[dict[str, Any]]:
     for item in items:
         with Context({"guide": item.guide}):
             case = schema.load(item.body)
-        engine = decision_summary(evaluate(item.guide, case, item.lang))
-        present(evaluate(item.guide, case, item.lang))
+        engine = decision_summary(evaluate(item.prepared, case, item.lang))
+        present(evaluate(item.prepared, case, item.lang))
         reference = decision_summary(evaluate_reference(item.guide, item.case, item.lang))
         if engine != reference:
             differ.append({"guide": item.guide.id, "body": item.body, "lang": item.lang,
@@ -129,7 +129,7 @@ def bench(root: Path, seconds: float, sample_every: int, warmup_seconds: float) 
     if registry.errors:
         raise SystemExit(f"guides failed to load: {', '.join(sorted(registry.errors))} (run bti check)")
     load_s = time.perf_counter() - started
-    items, counts = build_mix(registry.guides, root, sample_every)
+    items, counts = build_mix(registry.prepared, root, sample_every)
     if not items:
         raise SystemExit("no decisions to replay")
     differ = check_agreement(items)

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from load.results import BUNDLED
+from rules.model import NATIONAL
 
 COUNT = 357
 PREFIXES = ("Ask", "Bjørk", "Bre", "Dal", "Eid", "Fjell", "Fos", "Gran", "Hol", "Hov", "Lund", "Lyng", "Mo", "Nes",
@@ -129,7 +130,7 @@ def guide(name: str, gid: str, rng: random.Random) -> tuple[dict[str, Any], dict
         "id": gid,
         "name": _text(f"{name} kommune", f"{name} kommune", f"{name} municipality"),
         "version": f"2026.{rng.randint(1, 4)}",
-        "extends": "national",
+        "extends": NATIONAL,
         "settings": settings,
     }
     if rng.random() < 0.4:
@@ -176,8 +177,8 @@ def generate(target: Path, count: int = COUNT, seed: int = COUNT, source: Path =
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    national = source / "national"
-    shutil.copytree(national, target / "national", ignore=shutil.ignore_patterns("scenarios", "*.md"))
+    national = source / NATIONAL
+    shutil.copytree(national, target / NATIONAL, ignore=shutil.ignore_patterns("scenarios", "*.md"))
     rng = random.Random(seed)
     ids = []
     for name, gid in names(count, rng):

@@ -141,7 +141,7 @@ def latency_across(items: list[Item], one_guide: list[Item], seconds: float) -> 
             started = time.perf_counter_ns()
             with Context({"guide": item.guide}):
                 case = schema.load(item.body)
-            present(evaluate(item.guide, case, item.lang))
+            present(evaluate(item.prepared, case, item.lang))
             results[gc_mode][which].append((time.perf_counter_ns() - started) / 1000)
         if gc_mode == "frozen":
             gc.unfreeze()
@@ -167,7 +167,7 @@ def measure(root: Path, workers: int, seconds: float, http_requests: int) -> dic
     after = rss_mb()
     if registry.errors:
         raise SystemExit(f"{len(registry.errors)} guides failed to load: {', '.join(sorted(registry.errors)[:5])}")
-    items, _ = build_mix(registry.guides, None, sample_every=200)
+    items, _ = build_mix(registry.prepared, None, sample_every=200)
     national_items = [i for i in items if i.guide.id == NATIONAL] or items[:50]
     latency = latency_across(items, national_items, seconds)
 

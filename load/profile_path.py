@@ -49,10 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         print(profiler.output_text(unicode=True, color=False))
         return 0
     registry = load_registry(BUNDLED)
-    items, _ = build_mix(registry.guides, BUNDLED)
+    items, _ = build_mix(registry.prepared, BUNDLED)
     schema = DecisionRequestSchema()
     for item in items:  # warm up
-        evaluate(item.guide, item.case, item.lang)
+        evaluate(item.prepared, item.case, item.lang)
     profiler = Profiler(interval=0.0002)
     profiler.start()
     deadline, n = time.perf_counter() + args.seconds, 0
@@ -60,11 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         item = items[n % len(items)]
         n += 1
         if args.what == "evaluate":
-            evaluate(item.guide, item.case, item.lang)
+            evaluate(item.prepared, item.case, item.lang)
             continue
         with Context({"guide": item.guide}):
             case = schema.load(item.body)
-        present(evaluate(item.guide, case, item.lang))
+        present(evaluate(item.prepared, case, item.lang))
     profiler.stop()
     print(f"{n} decisions (timings include the profiler's overhead; read the proportions)")
     print(profiler.output_text(unicode=True, color=False))

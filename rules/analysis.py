@@ -9,26 +9,19 @@ so "never holds" and "implies" are never claimed wrongly, only sometimes missed.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from rules.compiler import FALSE, IR, TRUE, negate, simplify
+from rules.compiler import FALSE, IR, TRUE, leaf_attrs, negate, simplify
+from rules.fields import COMPARISONS
 
 MAX_COMBINATIONS = 200_000
 _OTHER = "\0other"  # a string no condition names
 
 
-def _leaves(ir: IR) -> Iterator[tuple[str, Any]]:
-    if ir[0] in ("and", "or"):
-        for item in ir[1]:
-            yield from _leaves(item)
-    elif ir[0] == "cmp":
-        yield ir[1], ir[3]
-
-
 def _candidates(ir: IR) -> dict[str, list[Any]]:
     values: dict[str, set[Any]] = {}
-    for attr, value in _leaves(ir):
+    for attr, value in leaf_attrs(ir):
         found = values.setdefault(attr, set())
         if isinstance(value, int):
             found.update({value - 1, value, value + 1})
@@ -50,13 +43,9 @@ def holds(ir: IR, fact: Mapping[str, Any]) -> bool:
         return any(holds(i, fact) for i in ir[1])
     _, attr, op, value = ir
     actual = fact[attr]
-    if op == "eq":
-        return bool(actual == value)
-    if op == "neq":
-        return bool(actual != value)
-    if isinstance(actual, str) or isinstance(value, str):
-        return False
-    return bool({"lt": actual < value, "lte": actual <= value, "gt": actual > value, "gte": actual >= value}[op])
+    if op not in ("eq", "neq") and (isinstance(actual, str) or isinstance(value, str)):
+        return False  # an order between a word and a number never holds
+    return bool(COMPARISONS[op].test(actual, value))
 
 
 def satisfiable(ir: IR) -> bool | None:

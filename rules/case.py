@@ -9,12 +9,11 @@ from typing import Any
 from rules.fields import (
     INVOLVED_COUNT_ATTR,
     MAX_STRENGTH_ATTR,
-    NO_LEVEL,
-    NOT_EVALUATED,
     SERVICE_ATTR_PREFIX,
     SIGNAL_ATTR_PREFIX,
+    fact_attributes,
 )
-from rules.model import Catalog
+from rules.model import REPORTER_REF, Catalog
 
 
 @dataclass(frozen=True)
@@ -46,27 +45,32 @@ def fact_template(catalog: Catalog) -> dict[str, Any]:
     return fact
 
 
+def request_values(case: Case, catalog: Catalog) -> dict[str, Any]:
+    """The case's value of each request field a condition can test, by path (``None``: the
+    request leaves it out); the services involved go into the fact apart (see case_fact)."""
+    service = catalog.services.get(case.reporter)
+    return {
+        "subject.kind": case.subject_kind,
+        "subject.age": case.age,
+        REPORTER_REF: case.reporter,
+        "reporter.health_service": bool(service and service.health),
+        "family.parental_responsibility": case.parental_responsibility,
+        "consent.parents": case.consent_parents,
+        "consent.subject": case.consent_subject,
+        "status.current_level": case.current_level,
+        "status.measures_effective": case.measures_effective,
+        "status.complex_long_term_needs": case.complex_long_term_needs,
+    }
+
+
 def case_fact(case: Case, catalog: Catalog, template: Mapping[str, Any]) -> dict[str, Any]:
-    """The phase-1 fact: the case as flat attributes, booleans as 0/1 (durable_rules compares
-    mixed types as strings, so every attribute keeps one type)."""
+    """The phase-1 fact: the case as flat attributes (see :func:`rules.fields.fact_attributes`)."""
     fact = dict(template)
     for code, rank in case.signals.items():
         fact[SIGNAL_ATTR_PREFIX + code] = rank
     for code in case.services_involved:
         fact[SERVICE_ATTR_PREFIX + code] = 1
-    service = catalog.services.get(case.reporter)
-    fact.update(
-        kind=case.subject_kind,
-        age=case.age,
-        rep=case.reporter,
-        rep_health=int(bool(service and service.health)),
-        resp=case.parental_responsibility,
-        c_par=case.consent_parents,
-        c_sub=case.consent_subject,
-        cur=NO_LEVEL if case.current_level is None else case.current_level,
-        meff=case.measures_effective or NOT_EVALUATED,
-        cx=int(case.complex_long_term_needs),
-    )
+    fact.update(fact_attributes(request_values(case, catalog)))
     fact[MAX_STRENGTH_ATTR] = max(case.signals.values(), default=0)
     fact[INVOLVED_COUNT_ATTR] = len(case.services_involved)
     return fact

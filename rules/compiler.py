@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from rules.fields import (
+    COMPARISONS,
     FIELDS,
     INVOLVED_COUNT_ATTR,
     MAX_STRENGTH_ATTR,
+    OPERATORS,
     PHASE_ATTR,
     SERVICE_ATTR_PREFIX,
     SIGNAL_ATTR_PREFIX,
@@ -44,8 +46,6 @@ ACTION_PREFIX = "r"
 IR = tuple[Any, ...]
 TRUE: IR = ("true",)
 FALSE: IR = ("false",)
-_NEGATED = {"eq": "neq", "neq": "eq", "lt": "gte", "gte": "lt", "lte": "gt", "gt": "lte"}
-_DURABLE_OP = {"neq": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,7 @@ class CompiledGuide:
 
     rulesets: dict[int, dict[str, Any]]
     attributes: dict[int, tuple[str, ...]]
-    action_rules: dict[str, int]  # durable rule name → index in guide.rules
-    never_fire: tuple[int, ...]  # rules whose conditions can never hold
+    action_rules: dict[str, int]  # durable rule name → index in guide.rules (not those that can never fire)
 
     @property
     def ruleset(self) -> dict[str, Any]:
@@ -68,27 +67,25 @@ def compile_rules(rules: Iterable[Rule], catalog: Catalog, settings: Settings) -
     rulesets: dict[int, dict[str, Any]] = {phase: {} for phase in PHASES}
     attributes: dict[int, set[str]] = {phase: set() for phase in PHASES}
     action_rules: dict[str, int] = {}
-    never: list[int] = []
     for index, rule in enumerate(rules):
         ir = simplify(lower(rule.when, catalog, settings))
-        if ir == FALSE:
-            never.append(index)
+        if ir == FALSE:  # can never hold: no durable rule (rules.checks warns about it)
             continue
         name = f"{ACTION_PREFIX}{index}"
         rulesets[rule.phase][name] = {"all": [{"m": to_durable(ir, rule.phase)}], "pri": index + 1}
-        attributes[rule.phase].update(attr for attr, _ in _leaf_attrs(ir))
+        attributes[rule.phase].update(attr for attr, _ in leaf_attrs(ir))
         action_rules[name] = index
     for phase in PHASES:
         # Fires last in its phase (highest pri); makes every asserted fact handled.
         rulesets[phase][f"{SENTINEL_PREFIX}{phase}"] = {"all": [{"m": {PHASE_ATTR: phase}}], "pri": 1_000_000}
-    return CompiledGuide(rulesets, {p: tuple(sorted(a)) for p, a in attributes.items()}, action_rules,
-                         tuple(never))
+    return CompiledGuide(rulesets, {p: tuple(sorted(a)) for p, a in attributes.items()}, action_rules)
 
 
-def _leaf_attrs(ir: IR) -> Iterable[tuple[str, Any]]:
+def leaf_attrs(ir: IR) -> Iterable[tuple[str, Any]]:
+    """Each comparison's attribute and constant."""
     if ir[0] in ("and", "or"):
         for item in ir[1]:
-            yield from _leaf_attrs(item)
+            yield from leaf_attrs(item)
     elif ir[0] == "cmp":
         yield ir[1], ir[3]
 
@@ -112,7 +109,7 @@ def negate(ir: IR) -> IR:
     if tag == "or":
         return ("and", tuple(negate(i) for i in ir[1]))
     if tag == "cmp":
-        return ("cmp", ir[1], _NEGATED[ir[2]], ir[3])
+        return ("cmp", ir[1], COMPARISONS[ir[2]].negation, ir[3])
     return FALSE if ir == TRUE else TRUE
 
 
@@ -161,8 +158,6 @@ def _lower_field(test: FieldTest, settings: Settings) -> IR:
         return ("cmp", INVOLVED_COUNT_ATTR, "gte", _value(value, settings))
     if op == "present":
         return ("cmp", attr, "neq" if value else "eq", spec.absent)
-    if op == "equals":
-        return ("cmp", attr, "eq", _value(value, settings))
     if op == "one_of":
         return ("or", tuple(("cmp", attr, "eq", _value(v, settings)) for v in value))
     if op == "not_one_of":
@@ -173,9 +168,11 @@ def _lower_field(test: FieldTest, settings: Settings) -> IR:
     if op == "between":
         return ("and", (("cmp", attr, "gte", _value(value[0], settings)),
                         ("cmp", attr, "lte", _value(value[1], settings))))
-    cmp_op = {"at_least": "gte", "at_most": "lte", "above": "gt", "below": "lt"}[op]
-    ir: IR = ("cmp", attr, cmp_op, _value(value, settings))
-    if spec.absent is not None and isinstance(spec.absent, int):
+    comparison = OPERATORS[op].comparison
+    if comparison is None:
+        raise ValueError(f"the compiler does not know the operator {op!r}")
+    ir: IR = ("cmp", attr, comparison, _value(value, settings))
+    if op != "equals" and isinstance(spec.absent, int):
         # an absent current level (-1) is not "below 2": comparisons hold only when present
         ir = ("and", (("cmp", attr, "neq", spec.absent), ir))
     return ir
@@ -214,6 +211,5 @@ def _emit(ir: IR) -> dict[str, Any]:
     if tag == "or":
         return {"$or": [_emit(i) for i in ir[1]]}
     _, attr, op, value = ir
-    if op == "eq":
-        return {attr: value}
-    return {_DURABLE_OP[op]: {attr: value}}
+    durable = COMPARISONS[op].durable
+    return {durable: {attr: value}} if durable else {attr: value}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rules.fields import OPERATORS
 from rules.model import STRENGTHS, AllOf, AnyOf, Condition, FieldTest, NotOf, SettingRef, SignalTest
 
 
@@ -40,9 +41,6 @@ def _value(value: object) -> str:
 
 
 def _field(test: FieldTest) -> str:
-    op = {"equals": "is", "one_of": "is one of", "not_one_of": "is not one of", "at_least": "≥", "at_most": "≤",
-          "above": ">", "below": "<", "between": "between", "contains": "contains",
-          "count_at_least": "count ≥"}.get(test.op)
     if test.op == "present":
         return f"{test.path} {'is given' if test.value else 'is not given'}"
-    return f"{test.path} {op} {_value(test.value)}"
+    return f"{test.path} {OPERATORS[test.op].words} {_value(test.value)}"

@@ -53,10 +53,6 @@ def distinct_sids() -> Iterator[str]:
             yield sid
 
 
-def _sid_pool(size: int) -> list[str]:
-    return list(itertools.islice(distinct_sids(), size))
-
-
 def _rule_name(message: str) -> str:
     """The fired rule's name: the first key of the action message ``{"<rule>": {...}}``.
     Reading it from the text saves decoding the whole fact once per fired rule."""
@@ -68,7 +64,7 @@ def _rule_name(message: str) -> str:
 class SharedRuleset:
     """One C ruleset with its pool of sids. Guides whose phase compiles to the same ruleset text
     share it (357 guides compile to a few dozen distinct phase rulesets; sharing took a worker
-    from 471 to 131 MB, load/prototypes.py memory). Freed when no engine refers to it."""
+    from 471 to 131 MB, docs/performance.md). Freed when no engine refers to it."""
 
     def __init__(self, key: str, text: str) -> None:
         with _names_lock:
@@ -97,8 +93,8 @@ class SharedRuleset:
         except queue.Empty:
             raise EngineError("the rule engine is busy: no free session") from None
 
-    def give_back(self, sid: str, state_deleted: bool, touched: bool) -> None:
-        if touched and not state_deleted:
+    def give_back(self, sid: str, state_deleted: bool) -> None:
+        if not state_deleted:
             # Deleting a state on which no action started crashes the engine
             # (docs/engine-design.md); leave it, and give the pool a new sid in its place.
             self.lost_states += 1
@@ -151,7 +147,7 @@ class Session:
         # only the attributes this phase's rules read: less to encode and to match
         body = dict(fact) if names is None else {name: fact[name] for name in names if name in fact}
         body.update(t=phase, id=f"f{self._facts}", sid=sid)
-        handle, touched, deleted = shared.handle, True, False
+        handle, deleted = shared.handle, False
         try:
             try:
                 status, state_handle = _engine.assert_fact(handle, json.dumps(body))
@@ -179,7 +175,7 @@ class Session:
                 deleted = True
             return fired
         finally:
-            shared.give_back(sid, deleted, touched)
+            shared.give_back(sid, deleted)
 
 
 class RuleEngine:
@@ -200,7 +196,6 @@ class RuleEngine:
             for shared in self.shared.values():
                 _release(shared)
             raise
-        self.handles = {phase: shared.handle for phase, shared in self.shared.items()}
         self.sentinels = sentinels
         # the attributes each phase's rules read (none given: facts are sent whole)
         self.attributes = {phase: tuple(names) for phase, names in (attributes or {}).items()}
@@ -211,6 +206,7 @@ class RuleEngine:
 
     @property
     def lost_states(self) -> int:
+        """States left in the engine because no action started on them (each cost a sid)."""
         return sum(s.lost_states for s in self.shared.values())
 
     @contextmanager

@@ -2,13 +2,15 @@
 
     BTIError
     ├── RuleFileError      a rule, catalog or guide file is wrong (carries every problem found)
-    ├── CaseError          a case does not fit the guide (age outside the guide's range, …)
     └── EngineError        durable_rules failed while evaluating a case
+
+(A request that does not fit its guide is refused by the request schema, schemas.request,
+before it becomes a Case; toolkit adds ScenarioFileError under BTIError.)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class BTIError(Exception):
@@ -42,16 +44,6 @@ class RuleFileError(BTIError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
-
-
-@dataclass
-class CaseError(BTIError):
-    """A request that is well-formed but does not fit the guide; ``details`` as (field, message)."""
-
-    details: list[tuple[str, str]] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        return "; ".join(f"{f}: {m}" for f, m in self.details)
 
 
 class EngineError(BTIError):

@@ -1,4 +1,6 @@
-"""What a rule condition can test: request fields and facts derived while deciding.
+"""What a rule condition can test — request fields and facts derived while deciding — and what
+each operator of a condition means; the compiler, the analysis, the descriptions and the case
+facts all derive from these tables.
 
 Each field has a path as the rule file writes it (``subject.age``), the attribute the engine's
 fact carries, its type, and the phase in which it is known:
@@ -10,12 +12,17 @@ fact carries, its type, and the phase in which it is known:
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from rules.model import (
     CONSENT_ANSWERS,
     CONSENT_PARTIES,
+    INVOLVED_REF,
     MEASURES,
+    REPORTER_REF,
     RESPONSIBILITIES,
     SUBJECT_KINDS,
 )
@@ -35,45 +42,111 @@ class FieldSpec:
     minimum: int | None = None
     maximum: int | None = None
     absent: object = None  # the fact's value when the request leaves the field out
-    help: str = ""
 
 
 FIELDS: dict[str, FieldSpec] = {
     f.path: f
     for f in (
-        FieldSpec("subject.kind", "kind", "enum", 1, SUBJECT_KINDS, help="child or pregnant"),
-        FieldSpec("subject.age", "age", "int", 1, minimum=0, maximum=55, help="whole years"),
-        FieldSpec("reporter.service", "rep", "enum", 1, help="a service code"),
-        FieldSpec("reporter.health_service", "rep_health", "bool", 1,
-                  help="true when the reporter is a health service (journal duty)"),
+        FieldSpec("subject.kind", "kind", "enum", 1, SUBJECT_KINDS),
+        FieldSpec("subject.age", "age", "int", 1, minimum=0, maximum=55),
+        FieldSpec(REPORTER_REF, "rep", "enum", 1),  # a service code of the catalog
+        FieldSpec("reporter.health_service", "rep_health", "bool", 1),
         FieldSpec("family.parental_responsibility", "resp", "enum", 1, RESPONSIBILITIES),
         FieldSpec("consent.parents", "c_par", "enum", 1, CONSENT_ANSWERS),
         FieldSpec("consent.subject", "c_sub", "enum", 1, CONSENT_ANSWERS[:4]),
         FieldSpec("status.current_level", "cur", "int", 1, minimum=0, maximum=3, absent=NO_LEVEL),
         FieldSpec("status.measures_effective", "meff", "enum", 1, MEASURES, absent=NOT_EVALUATED),
-        FieldSpec("status.services_involved", "inv", "services", 1),
+        FieldSpec(INVOLVED_REF, "inv", "services", 1),  # in the fact: inv__<code> and n_inv
         FieldSpec("status.complex_long_term_needs", "cx", "bool", 1),
-        FieldSpec("decision.ladder_level", "d_ladder", "int", 2, minimum=0, maximum=3,
-                  help="the level the ladder and level rules call for, before the pause and the consent gate"),
-        FieldSpec("decision.urgent", "d_urgent", "bool", 2,
-                  help="phase-1 rules gave an urgent notification step"),
-        FieldSpec("decision.parents_suspected", "d_susp", "bool", 2,
-                  help="a rule set parents_suspected (national rules 3 and 4, docs/national-guide.md)"),
+        # before the pause and the consent gate
+        FieldSpec("decision.ladder_level", "d_ladder", "int", 2, minimum=0, maximum=3),
+        FieldSpec("decision.urgent", "d_urgent", "bool", 2),  # a phase-1 rule gave an urgent step
+        FieldSpec("decision.parents_suspected", "d_susp", "bool", 2),
         FieldSpec("consent.required_from", "c_from", "enum", 2, CONSENT_PARTIES, absent=NO_PARTY),
-        FieldSpec("consent.answer", "c_ans", "enum", 2, CONSENT_ANSWERS,
-                  help="the answer of whoever consent is required from"),
-        FieldSpec("decision.level", "d_level", "int", 3, minimum=0, maximum=3,
-                  help="the decided level, after the pause and the consent gate"),
+        FieldSpec("consent.answer", "c_ans", "enum", 2, CONSENT_ANSWERS),  # of whoever must consent
+        # after the pause and the consent gate
+        FieldSpec("decision.level", "d_level", "int", 3, minimum=0, maximum=3),
     )
 }
 
-# Operators a field test may use, by field type.
-OPERATORS = {
-    "int": ("equals", "one_of", "not_one_of", "at_least", "at_most", "above", "below", "between", "present"),
-    "enum": ("equals", "one_of", "not_one_of", "present"),
-    "bool": ("equals",),
-    "services": ("contains", "count_at_least"),
+
+def fact_attributes(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Field values by path as the engine's fact carries them: by attribute, an absent value as
+    the field's ``absent``, booleans as 0/1 (durable_rules compares mixed types as strings, so
+    every attribute keeps one type)."""
+    out: dict[str, Any] = {}
+    for path, value in values.items():
+        spec = FIELDS[path]
+        out[spec.attr] = spec.absent if value is None else int(value) if isinstance(value, bool) else value
+    return out
+
+
+# --- operators -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A comparison of a fact attribute with a constant, as compiled conditions make it."""
+
+    name: str  # eq | neq | lt | lte | gt | gte
+    negation: str
+    test: Callable[[Any, Any], bool]
+    durable: str  # durable_rules' operator ("" for eq, written {attr: value})
+
+
+COMPARISONS = {
+    c.name: c
+    for c in (
+        Comparison("eq", "neq", operator.eq, ""),
+        Comparison("neq", "eq", operator.ne, "$neq"),
+        Comparison("lt", "gte", operator.lt, "$lt"),
+        Comparison("lte", "gt", operator.le, "$lte"),
+        Comparison("gt", "lte", operator.gt, "$gt"),
+        Comparison("gte", "lt", operator.ge, "$gte"),
+    )
 }
+
+
+@dataclass(frozen=True)
+class Operator:
+    """An operator of a field test as a rule file writes it (``subject.age: {at_least: 12}``)."""
+
+    name: str
+    types: tuple[str, ...]  # the field types it applies to
+    words: str  # how a condition is described (rules.describe)
+    comparison: str | None = None  # the one comparison it means, for the plain comparisons
+
+
+OPERATORS = {
+    o.name: o
+    for o in (
+        Operator("equals", ("int", "enum", "bool"), "is", "eq"),
+        Operator("one_of", ("int", "enum"), "is one of"),
+        Operator("not_one_of", ("int", "enum"), "is not one of"),
+        Operator("at_least", ("int",), "≥", "gte"),
+        Operator("at_most", ("int",), "≤", "lte"),
+        Operator("above", ("int",), ">", "gt"),
+        Operator("below", ("int",), "<", "lt"),
+        Operator("between", ("int",), "between"),
+        Operator("present", ("int", "enum"), "is given"),
+        Operator("contains", ("services",), "contains"),
+        Operator("count_at_least", ("services",), "count ≥"),
+    )
+}
+
+
+def operators_for(field_type: str) -> tuple[str, ...]:
+    """The operators a field of ``field_type`` may use, in the order error messages list them."""
+    return tuple(name for name, op in OPERATORS.items() if field_type in op.types)
+
+
+def compare(op: str, actual: Any, value: Any) -> bool:
+    """Whether ``actual`` stands to ``value`` as the plain comparison ``op`` says (at_least …)."""
+    comparison = OPERATORS[op].comparison
+    if comparison is None:
+        raise ValueError(f"{op} is not a plain comparison")
+    return COMPARISONS[comparison].test(actual, value)
+
 
 SIGNAL_ATTR_PREFIX = "s__"
 SERVICE_ATTR_PREFIX = "inv__"

@@ -14,12 +14,14 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 from marshmallow.experimental.context import Context
 
-from rules.fields import FIELDS, OPERATORS
+from rules.fields import FIELDS, operators_for
 from rules.messages import Suggesting, closest, unknown_code
 from rules.model import (
+    CASE_ACTOR_REFS,
     CONSENT_PARTIES,
     DERIVED_FLAGS,
     LANGUAGES,
+    REPORTER_REF,
     ROLES,
     SETTING_NAMES,
     STRENGTH_RANK,
@@ -41,7 +43,6 @@ from rules.model import (
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 NAME_HINT = "use lower-case letters, digits and _ , starting with a letter (e.g. school_absence_level_2)"
-CASE_ACTOR_REFS = ("reporter.service", "status.services_involved")
 
 
 def _catalog() -> Catalog:
@@ -222,7 +223,7 @@ def _parse_strength(value: Any) -> frozenset[int]:
 
 def _parse_field(path: str, value: Any, catalog: Catalog) -> list[Condition]:
     spec = FIELDS[path]
-    ops = OPERATORS[spec.type]
+    ops = operators_for(spec.type)
     shorthand = not isinstance(value, dict) or (spec.type == "int" and set(value) == {"setting"})
     if shorthand:
         if "equals" not in ops:
@@ -245,7 +246,7 @@ def _parse_field(path: str, value: Any, catalog: Catalog) -> list[Condition]:
 
 
 def _enum_values(path: str, catalog: Catalog) -> tuple[str, ...]:
-    if path == "reporter.service":
+    if path == REPORTER_REF:
         return tuple(catalog.services)
     return FIELDS[path].values
 
@@ -398,9 +399,12 @@ class SettingsSchema(StrictSchema):
     languages = fields.List(ChoiceField("language", LANGUAGES), validate=validate.Length(min=1))
 
 
-class LocalServiceSchema(StrictSchema):
+class ServiceSchema(StrictSchema):
+    """A service: the national catalog's, or a guide's local team."""
+
     label = TextField(required=True)
     health = fields.Boolean(truthy={True}, falsy={False}, load_default=False)
+    reports = fields.Boolean(truthy={True}, falsy={False}, load_default=True)  # false: never the reporter
 
 
 class StepTextSchema(StrictSchema):
@@ -420,19 +424,13 @@ class GuideFileSchema(StrictSchema):
     settings = fields.Nested(SettingsSchema, load_default=dict)
     level_names = fields.Dict(keys=fields.Integer(strict=True, validate=validate.Range(0, 3)), values=TextField())
     local_services = fields.Dict(keys=fields.String(validate=validate.Regexp(NAME, error=NAME_HINT)),
-                                 values=fields.Nested(LocalServiceSchema))
+                                 values=fields.Nested(ServiceSchema))
     service_labels = fields.Dict(keys=CodeField("service"), values=TextField())
     step_texts = fields.Dict(keys=CodeField("step"), values=fields.Nested(StepTextSchema))
     replaces = fields.List(fields.String(validate=validate.Regexp(NAME, error=NAME_HINT)))
 
 
 # --- catalog -------------------------------------------------------------------------------
-
-
-class ServiceEntrySchema(StrictSchema):
-    label = TextField(required=True)
-    health = fields.Boolean(truthy={True}, falsy={False}, load_default=False)
-    reports = fields.Boolean(truthy={True}, falsy={False}, load_default=True)  # false: never the reporter
 
 
 class SignalEntrySchema(StrictSchema):
@@ -500,7 +498,7 @@ class CatalogFileSchema(StrictSchema):
     roles = _texts(ROLES)
     consent_parties = _texts(CONSENT_PARTIES)
     services = fields.Dict(keys=fields.String(validate=validate.Regexp(NAME)),
-                           values=fields.Nested(ServiceEntrySchema), required=True)
+                           values=fields.Nested(ServiceSchema), required=True)
     signals = fields.Dict(keys=fields.String(validate=validate.Regexp(NAME)),
                           values=fields.Nested(SignalEntrySchema), required=True)
     steps = fields.Dict(keys=fields.String(validate=validate.Regexp(NAME)),

@@ -41,7 +41,8 @@ def municipal_catalog(baseline: Catalog, head: Mapping[str, Any], doc: Document)
                                     f"{code!r} is a national service code; a municipality may give it a local "
                                     "label (service_labels) but not redefine it: choose another code"))
             continue
-        local[code] = Service(code, entry["label"], entry["health"], len(baseline.services) + i, local=True)
+        local[code] = Service(code, entry["label"], entry["health"], len(baseline.services) + i, local=True,
+                              reports=entry["reports"])
     catalog = baseline.with_local_services(local, head.get("service_labels") or {})
     step_texts = head.get("step_texts") or {}
     if step_texts:

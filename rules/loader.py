@@ -6,13 +6,14 @@ adds its own. Every problem found is reported at once, each with file, line and 
 
     read (rules.yamlsource) → validate (rules.validate) → catalog (rules.catalog)
     → rule files (rules.rulefile) → inherit (rules.inherit) → checks (rules.checks)
-    → digest (rules.digest) → Guide → compile and start (rules.prepare)
+    → digest (rules.digest) → Guide → compile and start the engine (rules.prepare)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from rules.grammar import GuideFileSchema
 from rules.inherit import inherited_rules, municipal_catalog, settings_problems, weakening_problems
 from rules.laws import LAWS_FILE, check_catalog_citations
 from rules.model import NATIONAL, Guide, Rule, Settings
-from rules.prepare import start_guide
+from rules.prepare import PreparedGuide, prepare
 from rules.rulefile import RULES_DIR, load_rule_file
 from rules.validate import validate
 from rules.yamlsource import display_name, read_yaml
@@ -49,8 +50,8 @@ def _settings(data: Mapping[str, Any], base: Settings) -> Settings:
 
 
 def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = None) -> Guide:
-    """Load, validate, compile and start the guide in ``folder``; raise RuleFileError listing
-    every problem. A municipality's guide needs the loaded national ``baseline``."""
+    """Read and validate the guide in ``folder``; raise RuleFileError listing every problem.
+    A municipality's guide needs the loaded national ``baseline``."""
     guide_path = folder / GUIDE_FILE
     if not guide_path.is_file():
         raise RuleFileError([Problem(display_name(guide_path, root), None, "", "missing guide.yaml")])
@@ -108,34 +109,40 @@ def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = 
     problems.extend(unset_setting_problems(rules, settings))
     if problems:
         raise RuleFileError(problems)
-    guide = Guide(id=head["id"], name=head["name"], version=head["version"], digest=guide_digest(files),
+    return Guide(id=head["id"], name=head["name"], version=head["version"], digest=guide_digest(files),
                   settings=settings, catalog=catalog, rules=tuple(rules), level_names=level_names,
                   files=tuple(name for name, _ in sorted(files)), extends=head.get("extends"),
                   date=head["date"].isoformat() if head.get("date") else None, laws=laws)
-    return start_guide(guide)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Registry:
-    """Every guide under a root folder, by id; ``errors`` has the guides that failed to load."""
+    """Every guide under a root folder, by id, prepared to decide; ``errors`` has the guides that
+    failed to load. ``guides`` is the same guides as plain data."""
 
-    guides: dict[str, Guide] = field(default_factory=dict)
-    errors: dict[str, RuleFileError] = field(default_factory=dict)
+    prepared: Mapping[str, PreparedGuide] = field(default_factory=dict)
+    errors: Mapping[str, RuleFileError] = field(default_factory=dict)
+
+    @cached_property
+    def guides(self) -> Mapping[str, Guide]:
+        return {gid: p.guide for gid, p in self.prepared.items()}
 
 
 def load_registry(root: Path) -> Registry:
-    registry = Registry()
+    """Load and prepare every guide under ``root``: the national one first, then each
+    municipality's on top of it."""
+    prepared: dict[str, PreparedGuide] = {}
+    errors: dict[str, RuleFileError] = {}
     try:
         national = load_guide(root / NATIONAL, root=root)
     except RuleFileError as exc:
-        registry.errors[NATIONAL] = exc
-        return registry
-    registry.guides[NATIONAL] = national
+        return Registry(errors={NATIONAL: exc})
+    prepared[NATIONAL] = prepare(national)
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name != NATIONAL):
         if not (folder / GUIDE_FILE).is_file():
             continue
         try:
-            registry.guides[folder.name] = load_guide(folder, national, root)
+            prepared[folder.name] = prepare(load_guide(folder, national, root))
         except RuleFileError as exc:
-            registry.errors[folder.name] = exc
-    return registry
+            errors[folder.name] = exc
+    return Registry(prepared, errors)

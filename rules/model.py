@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # rules.laws builds on this module
+    from rules.laws import LawRegistry
 
 NATIONAL = "national"  # the baseline guide every municipality's guide extends
 LANGUAGES = ("nb", "nn", "en")
@@ -56,6 +59,11 @@ class SignalInfo:
     label: Text
     subjects: tuple[str, ...]
     order: int
+
+
+# Actors a rule may name by where they stand in the case rather than by a service code.
+REPORTER_REF, INVOLVED_REF = "reporter.service", "status.services_involved"
+CASE_ACTOR_REFS = (REPORTER_REF, INVOLVED_REF)
 
 
 @dataclass(frozen=True)
@@ -276,14 +284,7 @@ class Guide:
     files: tuple[str, ...] = ()
     extends: str | None = None
     date: str | None = None  # when this version was adopted (guide.yaml `date:`), ISO
-    laws: Any = field(default=None, compare=False, repr=False)  # rules.laws.LawRegistry of the national guide
-    # Set by the loader once the rules are compiled and loaded into the engine:
-    compiled: Any = field(default=None, compare=False, repr=False)  # rules.compiler.CompiledGuide
-    engine: Any = field(default=None, compare=False, repr=False)  # rules.engine.RuleEngine
-    fact_template: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    # outputs that depend only on the guide (a step's text and legal basis per reporter and
-    # language): made once, then reused by every decision
-    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    laws: LawRegistry | None = field(default=None, compare=False, repr=False)  # the national guide's statutes
 
     def level_name(self, level: int, lang: str) -> str:
         return self.level_names[level].in_lang(lang)

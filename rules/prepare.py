@@ -1,18 +1,38 @@
-"""Prepare a loaded guide for deciding: compile its rules and load them into the engine, once."""
+"""Prepare a loaded guide for deciding: compile its rules and load them into the engine, once
+(compile once, evaluate many). The :class:`~rules.model.Guide` stays plain data; what deciding
+needs besides it sits on the :class:`PreparedGuide`."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from rules.case import fact_template
-from rules.compiler import SENTINEL_PREFIX, compile_rules
+from rules.compiler import SENTINEL_PREFIX, CompiledGuide, compile_rules
 from rules.engine import RuleEngine
 from rules.model import Guide
+from rules.resolve import StepOutputs
 
 
-def start_guide(guide: Guide) -> Guide:
-    """Compile the guide and load it into the engine."""
+@dataclass(frozen=True, eq=False)
+class PreparedGuide:
+    """A guide ready to decide cases: its compiled rulesets, the engine they are loaded in, the
+    fact every case starts from, and the step entries made so far."""
+
+    guide: Guide
+    compiled: CompiledGuide
+    engine: RuleEngine
+    fact_template: Mapping[str, int]
+    step_outputs: StepOutputs
+
+    def close(self) -> None:
+        """Release the engine's rulesets once no evaluation uses them any more."""
+        self.engine.close()
+
+
+def prepare(guide: Guide) -> PreparedGuide:
+    """Compile ``guide`` and load it into the engine (raises EngineError if the engine refuses)."""
     compiled = compile_rules(guide.rules, guide.catalog, guide.settings)
     sentinels = frozenset(name for name in compiled.ruleset if name.startswith(SENTINEL_PREFIX))
     engine = RuleEngine(f"{guide.id}-{guide.digest[7:19]}", compiled.rulesets, sentinels, compiled.attributes)
-    return replace(guide, compiled=compiled, engine=engine, fact_template=fact_template(guide.catalog), memo={})
+    return PreparedGuide(guide, compiled, engine, fact_template(guide.catalog), StepOutputs(guide))

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 
 from rules.case import Case
 from rules.decision import ActorOut, ConsentOut, Decision, ExplanationOut, ForbiddenOut, StepOut
-from rules.model import ROLES, URGENT_STEPS, Catalog, Guide, Rule, StepInfo
-
-REPORTER_REF, INVOLVED_REF = "reporter.service", "status.services_involved"
+from rules.model import INVOLVED_REF, REPORTER_REF, ROLES, URGENT_STEPS, Catalog, Guide, Rule, StepInfo
 
 
 @dataclass(frozen=True)
@@ -107,49 +105,57 @@ def _explanation_key(rule: Rule) -> tuple[int, int, int]:
     return rule.explanation_key
 
 
-_EXPLANATION_KEY = _explanation_key
+class StepOutputs:
+    """A decision's step entries: each depends only on the guide, the reporter, the language and
+    (rarely) the signals a statute applies to, so it is made once and then reused by every
+    decision (a prepared guide keeps one)."""
+
+    def __init__(self, guide: Guide) -> None:
+        self._catalog, self._settings = guide.catalog, guide.settings
+        self._made: dict[tuple[str, str, str, tuple[str, ...]], StepOut] = {}
+
+    def get(self, code: str, case: Case, lang: str) -> StepOut:
+        info = self._catalog.steps[code]
+        by_signal = tuple(b for signals, bases in info.legal_basis_by_signal
+                          if any(s in case.signals for s in signals) for b in bases)
+        key = (code, case.reporter, lang, by_signal)
+        found = self._made.get(key)
+        if found is None:
+            found = self._made[key] = self._make(info, case.reporter, lang, by_signal)
+        return found
+
+    def _make(self, info: StepInfo, reporter: str, lang: str, by_signal: tuple[str, ...]) -> StepOut:
+        service = self._catalog.services.get(reporter)
+        basis = list(info.legal_basis)
+        for name in [reporter, *(["health"] if service and service.health else [])]:
+            basis.extend(b for b in info.legal_basis_by_reporter.get(name, ()) if b not in basis)
+        basis.extend(b for b in dict.fromkeys(by_signal) if b not in basis)
+        due = 0 if info.due == "today" else (self._settings.value(info.due_setting) if info.due_setting else None)
+        return StepOut(info.code, info.kind, info.label.in_lang(lang), info.text.in_lang(lang), tuple(basis), due,
+                       info.guidance)
 
 
 def resolve(guide: Guide, case: Case, fired: Sequence[Rule], levels: Levels, required_from: str | None,
-            lang: str) -> Decision:
+            lang: str, steps_made: StepOutputs | None = None) -> Decision:
+    """The decision from the rules that ``fired``; ``steps_made`` reuses step entries made before."""
     catalog, settings = guide.catalog, guide.settings
     steps = resolve_steps(fired, case, catalog)
     forbidden = sorted({f for r in fired for f in r.then.forbidden}, key=lambda f: catalog.forbidden[f].order)
-    reporter = catalog.services.get(case.reporter)
-    by_reporter_keys = [case.reporter, *(["health"] if reporter and reporter.health else [])]
-
-    memo = guide.memo  # a step's output depends only on the guide, the reporter and the language
-
-    def step_out(code: str) -> StepOut:
-        info = catalog.steps[code]
-        # the statutes that depend on the request's signals (rare): part of the memo's key
-        by_signal = tuple(b for signals, bases in info.legal_basis_by_signal
-                          if any(s in case.signals for s in signals) for b in bases)
-        key = ("step", code, case.reporter, lang, by_signal)
-        found = memo.get(key)
-        if found is None:
-            basis = list(info.legal_basis)
-            for name in by_reporter_keys:
-                basis.extend(b for b in info.legal_basis_by_reporter.get(name, ()) if b not in basis)
-            basis.extend(b for b in dict.fromkeys(by_signal) if b not in basis)
-            due = 0 if info.due == "today" else (settings.value(info.due_setting) if info.due_setting else None)
-            found = memo[key] = StepOut(code, info.kind, info.label.in_lang(lang), info.text.in_lang(lang),
-                                        tuple(basis), due, info.guidance)
-        return found
+    made = steps_made or StepOutputs(guide)
 
     def actor_out(service: str, role: str) -> ActorOut:
         title = settings.relay_holder_titles.get(service) if role == "relay_holder" else None
         label = title or catalog.services[service].label
         return ActorOut(service, role, label.in_lang(lang))
 
-    explained = sorted(fired, key=_EXPLANATION_KEY)
+    explained = sorted(fired, key=_explanation_key)
     answer = case.consent_answer(required_from)
     return Decision(
         municipality=guide.id, version=guide.version, digest=guide.digest, lang=lang,
         level=levels.decided, level_name=guide.level_name(levels.decided, lang),
         urgent=bool(URGENT_STEPS & set(steps)),
         actors=tuple(actor_out(s, r) for s, r in resolve_actors(fired, steps, case, catalog)),
-        steps=tuple(step_out(c) for c in steps),
+        steps=tuple(made.get(c, case, lang) for c in steps),
         forbidden=tuple(
             ForbiddenOut(f, catalog.forbidden[f].label.in_lang(lang), catalog.forbidden[f].text.in_lang(lang),
                          catalog.forbidden[f].legal_basis, catalog.forbidden[f].guidance)

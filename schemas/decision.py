@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from rules.model import CONSENT_PARTIES, ROLES
+from rules.model import CONSENT_PARTIES, LANGUAGES, ROLES
 from schemas.errors import ErrorBodySchema
 
 
@@ -14,14 +14,14 @@ class RulesetSchema(Schema):
 
 
 class DecisionActorSchema(Schema):
-    service = fields.String(required=True)
+    service = fields.String(required=True, metadata={"catalog": "services"})
     role = fields.String(required=True, metadata={"enum": list(ROLES)})
     label = fields.String(required=True)
 
 
 class DecisionStepSchema(Schema):
-    code = fields.String(required=True)
-    kind = fields.String(required=True)
+    code = fields.String(required=True, metadata={"catalog": "steps"})
+    kind = fields.String(required=True, metadata={"catalog": "step_kinds"})
     text = fields.String(required=True)
     legal_basis = fields.List(fields.String(), required=True,
                               metadata={"description": "statutes, regulations and conventions in force, with the "
@@ -33,7 +33,7 @@ class DecisionStepSchema(Schema):
 
 
 class DecisionForbiddenSchema(Schema):
-    code = fields.String(required=True)
+    code = fields.String(required=True, metadata={"catalog": "forbidden"})
     text = fields.String(required=True)
     legal_basis = fields.List(fields.String(), required=True)
     guidance = fields.List(fields.String(), required=True)
@@ -49,14 +49,14 @@ class ExplanationSchema(Schema):
     rule = fields.String(required=True, metadata={"example": "national.levels.escalate_one_level"})
     title = fields.String(required=True)
     because = fields.String(required=True)
-    signals = fields.List(fields.String(), required=True)
+    signals = fields.List(fields.String(metadata={"catalog": "signals"}), required=True)
 
 
 class DecisionSchema(Schema):
     decision_id = fields.String(required=True)
     municipality = fields.String(required=True)
     ruleset = fields.Nested(RulesetSchema, required=True)
-    lang = fields.String(required=True, metadata={"enum": ["nb", "nn", "en"]})
+    lang = fields.String(required=True, metadata={"enum": list(LANGUAGES)})
     level = fields.Integer(required=True, metadata={"minimum": 0, "maximum": 3})
     level_name = fields.String(required=True)
     urgent = fields.Boolean(required=True)

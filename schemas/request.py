@@ -48,7 +48,7 @@ class Enum(_Documented):
         self.choices = tuple(choices)
         nullable = bool(kwargs.get("allow_none"))
         self._meta.setdefault("enum", [*self.choices, None] if nullable else list(self.choices))
-        self._meta.setdefault("type", ["string", "null"] if nullable else "string")
+        self._meta.setdefault("type", "string")  # apispec adds "null" for allow_none
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str) or value not in self.choices:
@@ -253,5 +253,8 @@ class DecisionRequestSchema(StrictSchema):
 
 
 class BatchRequestSchema(StrictSchema):
-    cases = fields.List(fields.Raw(metadata={"$ref": "#/components/schemas/DecisionRequest"}), required=True,
+    # each case is validated on its own (a bad one is answered at its index), so any value is a case here
+    cases = fields.List(fields.Raw(metadata={"description": "a DecisionRequest (#/components/schemas/DecisionRequest)"
+                                             "; an invalid one is answered with an error at its index"}),
+                        required=True,
                         validate=validate.Length(1, 100, error="batch_cases"))

@@ -15,13 +15,21 @@ from marshmallow.experimental.context import Context
 
 from rules.case import Case
 from rules.decision import Decision
-from rules.errors import CaseError, EngineError
+from rules.errors import EngineError
 from rules.evaluate import evaluate
 from rules.messages import field_path
 from rules.model import Guide
-from schemas.decision import MunicipalityListSchema, MunicipalitySchema
+from rules.prepare import PreparedGuide
+from schemas.decision import (
+    BatchResponseSchema,
+    CatalogSchema,
+    DecisionSchema,
+    MunicipalityListSchema,
+    MunicipalitySchema,
+)
 from schemas.errors import ErrorCode
 from schemas.i18n import Msg
+from schemas.operations import HealthSchema, ReadinessSchema, ServiceStatusSchema
 from schemas.privacy import identity_numbers, redact
 from schemas.request import BatchRequestSchema, DecisionRequestSchema
 from service.access import require
@@ -29,30 +37,51 @@ from service.app import store_of
 from service.catalog_view import catalog_body, municipality_body
 from service.http import ApiError, current_language, details_from, read_json
 from service.observe import metrics, metrics_response
+from service.openapi import Access, documented, operation_of
 
 api = Blueprint("api", __name__)
 log = logging.getLogger("bti.api")
-DECISION_ENDPOINTS = ("api.post_decision", "api.post_batch")
-ADMIN_ENDPOINTS = ("api.get_status", "api.get_metrics")
+DECISION_ERRORS = (ErrorCode.MALFORMED_JSON, ErrorCode.BAD_REQUEST, ErrorCode.UNKNOWN_MUNICIPALITY,
+                   ErrorCode.METHOD_NOT_ALLOWED, ErrorCode.PAYLOAD_TOO_LARGE, ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                   ErrorCode.INVALID_REQUEST, ErrorCode.INTERNAL_ERROR, ErrorCode.GUIDE_UNAVAILABLE)
+EXAMPLE = {
+    "subject": {"kind": "child", "age": 9},
+    "reporter": {"service": "school"},
+    "signals": [{"code": "school_absence", "strength": "concern"}, "withdrawn"],
+    "family": {"parental_responsibility": "shared"},
+    "consent": {"parents": "given", "subject": "not_asked"},
+    "status": {"current_level": 1, "measures_effective": "no", "services_involved": ["ppt"],
+               "complex_long_term_needs": False},
+}
 
 
 @api.before_app_request
 def _access() -> None:
-    """API keys, when configured: decision keys for decisions, the admin key for status."""
+    """API keys, when configured: decision keys for decisions, the admin key for status and
+    metrics; which one a view needs is part of its documented contract."""
+    operation = operation_of(current_app.view_functions.get(request.endpoint or ""))
+    if operation is None or operation.access is None:
+        return
     keys, admin = current_app.config["BTI_API_KEY_HASHES"], current_app.config["BTI_ADMIN_KEY_HASHES"]
-    if request.endpoint in DECISION_ENDPOINTS:
+    if operation.access is Access.DECISIONS:
         require(request, keys, admin)
-    elif request.endpoint in ADMIN_ENDPOINTS:
+    else:
         require(request, admin, keys)
+
+
 _request_schema = DecisionRequestSchema()
 _batch_schema = BatchRequestSchema()
 
 
 def _guide(municipality: str) -> Guide:
-    guide = store_of(current_app).get(municipality)
-    if guide is None:
+    return _prepared(municipality).guide
+
+
+def _prepared(municipality: str) -> PreparedGuide:
+    prepared = store_of(current_app).prepared(municipality)
+    if prepared is None:
         raise ApiError(ErrorCode.UNKNOWN_MUNICIPALITY, id=redact(municipality))
-    return guide
+    return prepared
 
 
 def _lang_problems() -> list[dict[str, Any]]:
@@ -108,15 +137,12 @@ def parse_case(guide: Guide, body: Any, prefix: str = "") -> Case:
     return case
 
 
-def decide(guide: Guide, case: Case, lang: str, prefix: str = "") -> dict[str, Any]:
+def decide(prepared: PreparedGuide, case: Case, lang: str) -> dict[str, Any]:
     """Decide a validated case: the response body, counted and logged as a decision given."""
+    guide = prepared.guide
     started = time.perf_counter()
     try:
-        body_out = present(evaluate(guide, case, lang))
-    except CaseError as exc:
-        details = [{"field": f"{prefix}.{f}" if prefix else f, "message": m, "suggestions": []}
-                   for f, m in exc.details]
-        raise ApiError(ErrorCode.INVALID_REQUEST, details=details) from None
+        body_out = present(evaluate(prepared, case, lang))
     except EngineError:
         log.exception("engine error", extra={"fields": {"event": "engine_error", "municipality": guide.id,
                                                            "digest": guide.digest}})
@@ -130,20 +156,27 @@ def decide(guide: Guide, case: Case, lang: str, prefix: str = "") -> dict[str, A
 
 
 @api.post("/v1/municipalities/<municipality>/decisions")
+@documented(operation_id="decide", summary="Decide one case", tag="decisions", response=DecisionSchema,
+            description="The decision", body=DecisionRequestSchema, example=EXAMPLE, languages=True,
+            errors=DECISION_ERRORS, access=Access.DECISIONS)
 def post_decision(municipality: str) -> Any:
-    guide = _guide(municipality)
+    prepared = _prepared(municipality)
     body = read_json(request)
     try:
-        case = parse_case(guide, body)
+        case = parse_case(prepared.guide, body)
     except ApiError as exc:  # a bad ?lang= is listed together with the body's problems
         raise ApiError(ErrorCode.INVALID_REQUEST, details=_lang_problems() + exc.details) from None
     _check_lang()  # before deciding: a request answered with 422 is never decided, counted or logged
-    return decide(guide, case, current_language())
+    return decide(prepared, case, current_language())
 
 
 @api.post("/v1/municipalities/<municipality>/decisions/batch")
+@documented(operation_id="decideBatch", summary="Decide 1 to 100 cases; a bad case does not fail the others",
+            tag="decisions", response=BatchResponseSchema, description="One decision or error per case, by index",
+            body=BatchRequestSchema, example={"cases": [EXAMPLE]}, languages=True, errors=DECISION_ERRORS,
+            access=Access.DECISIONS)
 def post_batch(municipality: str) -> Any:
-    guide = _guide(municipality)
+    prepared = _prepared(municipality)
     body = read_json(request)
     _check_lang()
     if isinstance(body, dict):
@@ -162,13 +195,16 @@ def post_batch(municipality: str) -> Any:
     results: list[dict[str, Any]] = []
     for index, case in enumerate(cases):
         try:
-            results.append({"index": index, "decision": decide(guide, parse_case(guide, case), lang)})
+            results.append({"index": index, "decision": decide(prepared, parse_case(prepared.guide, case), lang)})
         except ApiError as exc:
             results.append({"index": index, **exc.body(lang)})
     return {"decisions": results}
 
 
 @api.get("/v1/municipalities")
+@documented(operation_id="listMunicipalities", summary="The guides served", tag="guides",
+            response=MunicipalityListSchema, description="Guides with version and digest", languages=True,
+            errors=(ErrorCode.INVALID_REQUEST,))
 def list_municipalities() -> Any:
     _check_lang()
     lang = current_language()
@@ -179,6 +215,9 @@ def list_municipalities() -> Any:
 
 
 @api.get("/v1/municipalities/<municipality>")
+@documented(operation_id="getMunicipality", summary="One guide: settings, levels, rules", tag="guides",
+            response=MunicipalitySchema, description="The guide", languages=True,
+            errors=(ErrorCode.UNKNOWN_MUNICIPALITY, ErrorCode.INVALID_REQUEST, ErrorCode.GUIDE_UNAVAILABLE))
 def get_municipality(municipality: str) -> Any:
     guide = _guide(municipality)
     _check_lang()
@@ -186,6 +225,9 @@ def get_municipality(municipality: str) -> Any:
 
 
 @api.get("/v1/catalog")
+@documented(operation_id="getCatalog", summary="Every code with its label, steps with text and legal basis",
+            tag="guides", response=CatalogSchema, description="The national catalog", languages=True,
+            errors=(ErrorCode.INVALID_REQUEST, ErrorCode.GUIDE_UNAVAILABLE))
 def get_catalog() -> Any:
     _check_lang()
     guide = _guide("national")
@@ -193,11 +235,16 @@ def get_catalog() -> Any:
 
 
 @api.get("/healthz")
+@documented(operation_id="healthz", summary="The process is up", tag="operations", response=HealthSchema,
+            description="up")
 def healthz() -> Any:
     return {"status": "ok"}
 
 
 @api.get("/v1/status")
+@documented(operation_id="getStatus", summary="Per guide: version, digest, when it was loaded, the last reload error",
+            tag="operations", response=ServiceStatusSchema, description="The guides and their reloads",
+            access=Access.ADMIN)
 def get_status() -> Any:
     """Per guide: version, digest, when it was loaded, and the last reload error."""
     store = store_of(current_app)
@@ -218,11 +265,16 @@ def get_status() -> Any:
 
 
 @api.get("/metrics")
+@documented(operation_id="getMetrics", summary="Prometheus metrics, summed over the workers", tag="operations",
+            media_type="text/plain", description="The Prometheus text format (version 0.0.4)",
+            access=Access.ADMIN)
 def get_metrics() -> Any:
     return metrics_response()
 
 
 @api.get("/readyz")
+@documented(operation_id="readyz", summary="Every guide in the folder has a loaded version", tag="operations",
+            response=ReadinessSchema, description="ready", also={503: "not every guide loaded: failed lists them"})
 def readyz() -> Any:
     store = store_of(current_app)
     registry = store.registry

@@ -24,14 +24,13 @@ log = logging.getLogger("bti")
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app; loads the guides from ``BTI_MUNICIPALITIES`` (default: the bundled ones)."""
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # the pages serve their files under /assets
     app.config.update(
         BTI_MUNICIPALITIES=os.environ.get("BTI_MUNICIPALITIES", str(BUNDLED)),
         # seconds between checks of the rule folder; bti serve sets 5 by default, 0 = off
         BTI_RELOAD_INTERVAL=float(os.environ.get("BTI_RELOAD_INTERVAL", "0")),
         BTI_API_KEYS=os.environ.get("BTI_API_KEYS", ""),
         BTI_ADMIN_KEY=os.environ.get("BTI_ADMIN_KEY", ""),
-        JSON_SORT_KEYS=False,
     )
     app.config.update(config or {})
     app.config["BTI_API_KEY_HASHES"] = parse_hashes(app.config["BTI_API_KEYS"])
@@ -61,7 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.after_request
     def _content_language(response: Response) -> Response:
-        response.headers["Content-Language"] = current_language()
+        response.headers.setdefault("Content-Language", current_language())  # /docs is English
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response

@@ -21,6 +21,7 @@ from rules.model import CONSENT_ANSWERS, LANGUAGES, STRENGTHS, Guide
 from service.app import store_of
 from service.guide_view import GuidePage, build_guide_page
 from service.http import current_language
+from service.openapi import documented
 from service.page_texts import LANGUAGE_NAMES, text, texts
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
@@ -102,6 +103,8 @@ def _changed_on(guide: Guide) -> str:
 
 
 @pages.get("/")
+@documented(operation_id="pageIndex", summary="The guides served, for people", tag="pages", media_type="text/html",
+            description="An HTML page", languages=True)
 def index() -> str:
     lang = current_language()
     registry = store_of(current_app).registry
@@ -111,6 +114,9 @@ def index() -> str:
 
 
 @pages.get("/municipalities/<municipality>")
+@documented(operation_id="pageGuide", summary="A guide's published action guide, generated from its rules",
+            tag="pages", media_type="text/html", description="An HTML page", languages=True,
+            other={404: "no guide with this id (an HTML page)"})
 def guide_page(municipality: str) -> str | tuple[str, int]:
     guide = store_of(current_app).get(municipality)
     if guide is None:
@@ -122,6 +128,9 @@ def guide_page(municipality: str) -> str | tuple[str, int]:
 
 
 @pages.get("/municipalities/<municipality>/try")
+@documented(operation_id="pagePlayground", summary="Try imagined cases against a guide", tag="pages",
+            media_type="text/html", description="An HTML page", languages=True,
+            other={404: "no guide with this id (an HTML page)"})
 def playground(municipality: str) -> str | tuple[str, int]:
     guide = store_of(current_app).get(municipality)
     if guide is None:

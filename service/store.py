@@ -16,6 +16,7 @@ from pathlib import Path
 from rules.errors import RuleFileError
 from rules.loader import CATALOG_FILE, GUIDE_FILE, NATIONAL, RULES_DIR, Registry, load_guide
 from rules.model import Guide
+from rules.prepare import PreparedGuide, prepare
 from service.observe import metrics
 
 log = logging.getLogger("bti.reload")
@@ -34,7 +35,7 @@ class GuideStatus:
 
 @dataclass
 class _Retired:
-    guide: Guide
+    prepared: PreparedGuide
     since: float = field(default_factory=time.monotonic)
 
 
@@ -94,7 +95,7 @@ class GuideStore:
         if not changed and not removed:
             return False
         current = self.registry
-        guides = dict(current.guides)
+        guides = dict(current.prepared)
         errors = dict(current.errors)
         for gid in removed:
             guides.pop(gid, None)
@@ -114,9 +115,9 @@ class GuideStore:
                 refused.append(gid)
                 continue
             (loaded if self._try_load(gid, folders[gid], national, guides, errors) else refused).append(gid)
-        for gid, guide in current.guides.items():
-            if guides.get(gid) is not guide:
-                self._retired.append(_Retired(guide))
+        for gid, prepared in current.prepared.items():
+            if guides.get(gid) is not prepared:
+                self._retired.append(_Retired(prepared))
         self.registry = Registry(guides, errors)  # the swap: one reference, read atomically
         self._prints = prints
         if not initial:  # only what was swapped in counts as reloaded; a refused guide keeps its last version
@@ -130,13 +131,13 @@ class GuideStore:
                             f"version {served.version} keeps serving" if served else "it is not served")
         return True
 
-    def _try_load(self, gid: str, folder: Path | None, baseline: Guide | None, guides: dict[str, Guide],
-                  errors: dict[str, RuleFileError]) -> Guide | None:
+    def _try_load(self, gid: str, folder: Path | None, baseline: PreparedGuide | None,
+                  guides: dict[str, PreparedGuide], errors: dict[str, RuleFileError]) -> PreparedGuide | None:
         status = self.status.setdefault(gid, GuideStatus())
         if folder is None:
             return None
         try:
-            guide = load_guide(folder, baseline, root=self.root)
+            guide = load_guide(folder, baseline.guide if baseline else None, root=self.root)
         except RuleFileError as exc:
             status.last_error = [str(p) for p in exc.problems]
             status.last_error_at = time.time()
@@ -147,19 +148,19 @@ class GuideStore:
             if gid not in guides:
                 errors[gid] = exc  # no good version to keep serving
             return None
-        guides[gid] = guide
+        prepared = guides[gid] = prepare(guide)
         errors.pop(gid, None)
         status.version, status.digest, status.loaded_at = guide.version, guide.digest, time.time()
         status.last_error = status.last_error_at = None
         status.reloads += 1
-        return guide
+        return prepared
 
     def _close_retired(self, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         keep = []
         for item in self._retired:
             if now - item.since >= RETIRE_AFTER:
-                item.guide.engine.close()
+                item.prepared.close()
             else:
                 keep.append(item)
         self._retired = keep
@@ -188,6 +189,10 @@ class GuideStore:
 
     def get(self, guide_id: str) -> Guide | None:
         return self.registry.guides.get(guide_id)
+
+    def prepared(self, guide_id: str) -> PreparedGuide | None:
+        """The guide ready to decide (its data is ``.guide``)."""
+        return self.registry.prepared.get(guide_id)
 
     @property
     def ready(self) -> bool:

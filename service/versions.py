@@ -9,23 +9,24 @@ import tempfile
 from pathlib import Path
 
 from rules.loader import load_registry
-from rules.model import Guide
+from rules.model import NATIONAL
+from rules.prepare import PreparedGuide
 
 _KEEP: list[tempfile.TemporaryDirectory[str]] = []  # extracted revisions live until the process ends
 
 
-def _guide_in(root: Path, guide_id: str) -> Guide:
+def _guide_in(root: Path, guide_id: str) -> PreparedGuide:
     registry = load_registry(root)
-    if guide_id in registry.guides:
-        return registry.guides[guide_id]
+    if guide_id in registry.prepared:
+        return registry.prepared[guide_id]
     if guide_id in registry.errors:
         raise ValueError(f"{guide_id} does not load:\n{registry.errors[guide_id]}")
-    if "national" in registry.errors:
-        raise ValueError(f"the national guide under {root} does not load:\n{registry.errors['national']}")
+    if NATIONAL in registry.errors:
+        raise ValueError(f"the national guide under {root} does not load:\n{registry.errors[NATIONAL]}")
     raise ValueError(f"no guide {guide_id!r} under {root}")
 
 
-def load_version(spec: str | None, new: Path) -> Guide:
+def load_version(spec: str | None, new: Path) -> PreparedGuide:
     """``spec`` None: the guide at ``new``; a folder: the guide there; else a git revision of
     the folders holding ``new``."""
     new = new.resolve()

@@ -10,7 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from rules.loader import Registry, load_registry
-from rules.model import Guide
+from rules.model import NATIONAL, Guide
+from rules.prepare import PreparedGuide
 from service.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +27,13 @@ def registry() -> Registry:
 
 @pytest.fixture(scope="session")
 def guide(registry: Registry) -> Guide:
-    return registry.guides["national"]
+    return registry.guides[NATIONAL]
+
+
+@pytest.fixture(scope="session")
+def prepared(registry: Registry) -> PreparedGuide:
+    """The national guide ready to decide (``evaluate(prepared, case)``)."""
+    return registry.prepared[NATIONAL]
 
 
 @pytest.fixture(scope="session")

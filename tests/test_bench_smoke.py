@@ -15,6 +15,7 @@ FIELDS = ("engine_median_us", "engine_p99_us", "reference_median_us", "engine_ra
           "engine_only_ratio", "bench_decisions")
 
 
+@pytest.mark.slow
 def test_bench_writes_positive_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "bench.json"
     out.write_text(json.dumps({"http_ratio": 0.5}))  # another benchmark's figures are kept

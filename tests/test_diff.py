@@ -12,6 +12,7 @@ from rules.analysis import boundaries
 from rules.compiler import lower, simplify
 from rules.evaluate import evaluate
 from rules.loader import load_guide
+from rules.prepare import PreparedGuide, prepare
 from service.cli import main as bti
 from tests.conftest import MUNICIPALITIES
 from toolkit.diff import diff_guides, format_diff
@@ -44,14 +45,22 @@ def kindergarten_edit(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, P
 
 @pytest.mark.slow
 def test_diff_finds_an_edit_that_only_affects_kindergarten_reporters(kindergarten_edit: tuple[Path, Path]) -> None:
-    old, new = (load_guide(p) for p in kindergarten_edit)
+    old, new = (prepare(load_guide(p)) for p in kindergarten_edit)
+    try:
+        _check_kindergarten_diff(old, new)
+    finally:
+        old.close()
+        new.close()
+
+
+def _check_kindergarten_diff(old: PreparedGuide, new: PreparedGuide) -> None:
     result = diff_guides(old, new)
     assert result.changed_rules == ("national.routing.kindergarten_motor_skills",)
     # Reasoned from the rule, case by case on the old version: the decision changes exactly when a
     # kindergarten reports developmental delay at concern or stronger, the decided level is 2 or 3
     # and physiotherapy is not already among the actors.
     expected = set()
-    for label, case in sample_cases(old, new):
+    for label, case in sample_cases(old.guide, new.guide):
         if case.reporter != "kindergarten" or case.signals.get("developmental_delay", 0) < 2:
             continue
         before = evaluate(old, case)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,12 @@ from rules.decision import Decision
 from rules.evaluate import evaluate
 from rules.loader import Registry, load_guide
 from rules.model import CONSENT_ANSWERS, MEASURES, RESPONSIBILITIES, STRENGTHS, SUBJECT_KINDS, Guide
-from tests.conftest import MUNICIPALITIES
+from rules.prepare import PreparedGuide, prepare
+from service.paths import BUNDLED as MUNICIPALITIES
 from toolkit.reference import evaluate_reference
 from toolkit.scenarios import Scenario, discover, parse_request
+
+pytestmark = pytest.mark.slow
 
 EXAMPLES = int(os.environ.get("BTI_DIFF_EXAMPLES", "300"))
 GUIDES = sorted(p.name for p in MUNICIPALITIES.iterdir() if (p / "guide.yaml").is_file())
@@ -101,14 +105,16 @@ def differences(engine: Decision, reference: Decision) -> list[str]:
     return out
 
 
-def assert_same(guide: Guide, case: Case, lang: str = "nb") -> None:
-    engine, reference = evaluate(guide, case, lang), evaluate_reference(guide, case, lang)
+def assert_same(prepared: PreparedGuide, case: Case, lang: str = "nb") -> None:
+    guide = prepared.guide
+    engine, reference = evaluate(prepared, case, lang), evaluate_reference(guide, case, lang)
     found = differences(engine, reference)
     assert not found, f"{guide.id}: engine and reference differ for {case!r}\n" + "\n".join(found)
 
 
-def assert_agrees_on_random_cases(guide: Guide) -> int:
+def assert_agrees_on_random_cases(prepared: PreparedGuide) -> int:
     """Compare the two on EXAMPLES random requests; how many were compared."""
+    guide = prepared.guide
     compared = 0
 
     # an inner test, so that Hypothesis reports the request, not the whole registry
@@ -119,7 +125,7 @@ def assert_agrees_on_random_cases(guide: Guide) -> int:
         nonlocal compared
         case = parse_request(guide, body)
         note(f"case: {case!r}")
-        assert_same(guide, case)
+        assert_same(prepared, case)
         compared += 1
 
     agrees()
@@ -129,14 +135,14 @@ def assert_agrees_on_random_cases(guide: Guide) -> int:
 
 @pytest.mark.parametrize("guide_id", GUIDES)
 def test_engine_agrees_with_reference(registry: Registry, guide_id: str) -> None:
-    assert assert_agrees_on_random_cases(registry.guides[guide_id]) == EXAMPLES
+    assert assert_agrees_on_random_cases(registry.prepared[guide_id]) == EXAMPLES
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.id for s in SCENARIOS])
 def test_engine_agrees_with_reference_on_scenarios(registry: Registry, scenario: Scenario) -> None:
     """The hand-picked cases of the scenario suites (edges of every rule) decide the same way too."""
-    guide = registry.guides[scenario.guide]
-    assert_same(guide, parse_request(guide, scenario.request), scenario.lang)
+    prepared = registry.prepared[scenario.guide]
+    assert_same(prepared, parse_request(prepared.guide, scenario.request), scenario.lang)
 
 
 # --- every operator on every field -----------------------------------------------------------
@@ -202,7 +208,7 @@ def probe_rules(group: str, rules: list[tuple[dict[str, Any], dict[str, Any]]], 
 
 
 @pytest.fixture(scope="module")
-def probe_guide(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Guide:
+def probe_guide(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreparedGuide]:
     """A municipality whose rules test every field with every operator (each rule adds the
     leader as a consulted actor, so whether it fired shows in the decision)."""
     folder: Path = tmp_path_factory.mktemp("municipalities") / "probe"
@@ -214,24 +220,26 @@ def probe_guide(registry: Registry, tmp_path_factory: pytest.TempPathFactory) ->
     (folder / "rules" / "probes.yaml").write_text(probe_rules("probes", [(when, actor) for when in PROBES]))
     (folder / "rules" / "probe_levels.yaml").write_text(
         probe_rules("probe_levels", [(when, {"level": level}) for when, level in PROBE_LEVELS], hit="first"))
-    return load_guide(folder, registry.guides["national"])
+    prepared = prepare(load_guide(folder, registry.guides["national"]))
+    yield prepared
+    prepared.close()
 
 
-def test_engine_agrees_with_reference_on_every_operator(probe_guide: Guide) -> None:
+def test_engine_agrees_with_reference_on_every_operator(probe_guide: PreparedGuide) -> None:
     assert assert_agrees_on_random_cases(probe_guide) == EXAMPLES
 
 
 # --- regression tests: cases where the two disagreed -----------------------------------------
 
 
-def test_not_one_of_is_false_without_a_current_level(probe_guide: Guide) -> None:
+def test_not_one_of_is_false_without_a_current_level(probe_guide: PreparedGuide) -> None:
     """The reference took ``status.current_level: {not_one_of: [1]}`` as true for a new concern;
     like every comparison of a number, it holds only when the request gives a current level
     (rules.compiler). ``status.measures_effective: {not_one_of: [yes]}`` does hold when the
     measures are not yet evaluated: that is a state of its own, not a missing number."""
-    case = parse_request(probe_guide, {"subject": {"kind": "child", "age": 9}, "reporter": {"service": "school"},
+    case = parse_request(probe_guide.guide, {"subject": {"kind": "child", "age": 9}, "reporter": {"service": "school"},
                                        "signals": ["withdrawn"]})
     assert_same(probe_guide, case)
-    fired = {e.rule for e in evaluate_reference(probe_guide, case).explanation}
+    fired = {e.rule for e in evaluate_reference(probe_guide.guide, case).explanation}
     assert f"probe.probes.p{PROBES.index({'status.current_level': {'not_one_of': [1]}})}" not in fired
     assert f"probe.probes.p{PROBES.index({'status.measures_effective': {'not_one_of': ['yes']}})}" in fired

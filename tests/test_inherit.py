@@ -13,8 +13,9 @@ from rules.checks import lint_guide
 from rules.errors import RuleFileError
 from rules.evaluate import evaluate
 from rules.loader import load_guide, load_registry
+from rules.prepare import prepare
 from service.cli import main as bti
-from tests.conftest import MUNICIPALITIES
+from service.paths import BUNDLED as MUNICIPALITIES
 
 GUIDE = """\
 id: testby
@@ -71,7 +72,7 @@ def test_local_team_and_labels_appear_in_decisions(tmp_path: Path) -> None:
           plan_measures: {text: {nb: "Lag en plan i Testby-malen.", en: "Use Testby's plan template."}}
         """)
     guide = load_testby(make_root(tmp_path, guide_text, {"local.yaml": LOCAL_RULE}))
-    decision = evaluate(guide, CHILD_AT_SCHOOL, "en")
+    decision = evaluate(prepare(guide), CHILD_AT_SCHOOL, "en")
     assert decision.level == 1
     actors = {(a.service, a.role): a.label for a in decision.actors}
     assert actors[("ressursteam", "consult")] == "Resource team"
@@ -105,7 +106,7 @@ def test_routing_may_be_replaced(tmp_path: Path) -> None:
     assert not [r for r in guide.rules if r.id.startswith("national.routing.")]
     case = Case("child", 9, "school", {"school_absence": 2}, consent_parents="given", current_level=1,
                 measures_effective="no")
-    actors = [(a.service, a.role) for a in evaluate(guide, case).actors]
+    actors = [(a.service, a.role) for a in evaluate(prepare(guide), case).actors]
     assert ("ressursteam", "involve") in actors
     assert ("school_health", "involve") not in actors  # the national routing is gone
 

@@ -14,7 +14,7 @@ from rules.errors import RuleFileError
 from rules.laws import LAWS_FILE, catalog_citations, load_laws, provisions
 from rules.loader import load_guide
 from rules.model import Guide
-from tests.conftest import MUNICIPALITIES
+from service.paths import BUNDLED as MUNICIPALITIES
 
 NATIONAL = MUNICIPALITIES / "national"
 # the professional sources that recommend steps: never a legal basis (docs/national-guide.md)

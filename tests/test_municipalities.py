@@ -36,21 +36,21 @@ def test_youth_consent_age_15_changes_the_level_in_kvinnherad(registry: Registry
     # level 1 and blocks 2. In Kvinnherad (15) her own consent is enough: level 2.
     case = Case("child", 15, "school", {"school_absence": 2}, consent_subject="given",
                 current_level=1, measures_effective="no")
-    national = evaluate(registry.guides["national"], case)
-    kvinnherad = evaluate(registry.guides["kvinnherad"], case)
+    national = evaluate(registry.prepared["national"], case)
+    kvinnherad = evaluate(registry.prepared["kvinnherad"], case)
     assert (national.level, national.consent.required_from, national.consent.blocks_level) == (1, "both_parents", 2)
     assert (kvinnherad.level, kvinnherad.consent.required_from, kvinnherad.consent.satisfied) == (2, "subject", True)
 
 
 def test_local_settings_appear_as_deadlines_and_age_limits(client: FlaskClient, registry: Registry) -> None:
     wondering = Case("child", 9, "school", {"withdrawn": 1})
-    steps = {s.code: s.due_days for s in evaluate(registry.guides["tromso"], wondering).steps}
+    steps = {s.code: s.due_days for s in evaluate(registry.prepared["tromso"], wondering).steps}
     assert steps["write_concern_note"] == 14  # Tromsø: decide within 14 days at level 0
-    assert {s.code: s.due_days for s in evaluate(registry.guides["national"], wondering).steps}[
+    assert {s.code: s.due_days for s in evaluate(registry.prepared["national"], wondering).steps}[
         "write_concern_note"] is None
     at_two = Case("child", 9, "school", {"school_absence": 2}, consent_parents="given", current_level=1,
                   measures_effective="no")
-    assert {s.code: s.due_days for s in evaluate(registry.guides["loten"], at_two).steps}[
+    assert {s.code: s.due_days for s in evaluate(registry.prepared["loten"], at_two).steps}[
         "call_cooperation_meeting"] == 14  # Løten: call the level-2 meeting within 2 weeks
     body = {"subject": {"kind": "child", "age": 24}, "reporter": {"service": "nav"}, "signals": ["poverty_housing"]}
     assert client.post("/v1/municipalities/tromso/decisions", json=body).status_code == 422  # Tromsø: 0–23
@@ -60,7 +60,7 @@ def test_local_settings_appear_as_deadlines_and_age_limits(client: FlaskClient, 
 def test_froland_counts_services_and_names_level_3(registry: Registry) -> None:
     def level(n: int) -> tuple[int, str]:
         services = ("ppt", "school_health", "bup")[:n]
-        d = evaluate(registry.guides["froland"], Case("child", 9, "school", {"school_absence": 2},
+        d = evaluate(registry.prepared["froland"], Case("child", 9, "school", {"school_absence": 2},
                                                        consent_parents="given", services_involved=services))
         return d.level, d.level_name
 
@@ -84,7 +84,7 @@ def test_bypass_rules_give_the_same_steps_in_every_municipality(registry: Regist
         Case("pregnant", 17, "midwife", {"pregnancy_violence": 2, "violence_by_caregiver": 3}),
     ]
     for case in cases:
-        decisions = {gid: evaluate(registry.guides[gid], case) for gid in MUNICIPALITIES}
+        decisions = {gid: evaluate(registry.prepared[gid], case) for gid in MUNICIPALITIES}
         bypass = {gid: [s.code for s in d.steps if s.kind in ("notification", "consultation")
                         or s.code == "record_childs_own_words"] for gid, d in decisions.items()}
         forbidden = {gid: [f.code for f in d.forbidden] for gid, d in decisions.items()}

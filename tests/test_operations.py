@@ -18,7 +18,7 @@ from rules.engine import Session
 from rules.errors import EngineError
 from service.access import key_hash
 from service.app import create_app
-from tests.conftest import MUNICIPALITIES
+from service.paths import BUNDLED as MUNICIPALITIES
 from tests.servers import bti_serve, get, post
 from toolkit.scenarios import discover
 
@@ -42,6 +42,7 @@ def _wait_for(predicate: Any, timeout: float = 20.0) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_reload_changes_breaks_and_repairs_a_guide_with_zero_failed_requests(tmp_path: Path) -> None:
     root = tmp_path / "municipalities"
     shutil.copytree(MUNICIPALITIES, root)
@@ -128,6 +129,7 @@ def _comparable(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k != "decision_id"}
 
 
+@pytest.mark.slow
 def test_concurrent_requests_to_several_workers_match_sequential_decisions(client: FlaskClient) -> None:
     requests = _mixed_requests(2000)
     expected = [_comparable(client.post(f"/v1/municipalities/{g}/decisions", json=r).get_json())
@@ -225,6 +227,7 @@ def test_no_log_line_carries_request_content(client: FlaskClient, caplog: pytest
                                          "decided_level", "urgent", "ms"}
 
 
+@pytest.mark.slow
 def test_server_logs_carry_no_request_content(tmp_path: Path) -> None:
     log = tmp_path / "server.log"
     with bti_serve(MUNICIPALITIES, workers=1, log=log) as url:
@@ -247,6 +250,7 @@ def test_metrics(client: FlaskClient) -> None:
     assert "bti_reload_errors_total" in text or "# TYPE bti_reload_errors_total counter" in text
 
 
+@pytest.mark.slow
 def test_metrics_over_all_workers(tmp_path: Path) -> None:
     with bti_serve(MUNICIPALITIES, workers=2) as url:
         for _ in range(20):

@@ -380,7 +380,7 @@ def test_playground_follows_keyboard_input_and_copies_a_scenario(browser: Browse
         (scenario,) = load_scenarios(suite, "national")
         assert scenario.request == request
         assert scenario.expect["level"] == api["level"]
-        outcome = run_scenario(registry.guides["national"], scenario)
+        outcome = run_scenario(registry.prepared["national"], scenario)
         assert outcome.passed, outcome.mismatches
 
         # an invalid age shows the API's field errors

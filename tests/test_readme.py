@@ -7,7 +7,9 @@ import re
 
 from flask.testing import FlaskClient
 
-from tests.conftest import ROOT
+from service.paths import BUNDLED
+
+ROOT = BUNDLED.parent
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

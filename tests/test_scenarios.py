@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rules.loader import Registry
-from tests.conftest import MUNICIPALITIES
+from service.paths import BUNDLED as MUNICIPALITIES
 from toolkit.scenarios import Scenario, describe, discover, run_scenario
 
 SCENARIOS = list(discover(MUNICIPALITIES))
@@ -18,7 +18,7 @@ def test_suites_are_found() -> None:
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.id for s in SCENARIOS])
 def test_scenario(registry: Registry, scenario: Scenario) -> None:
-    outcome = run_scenario(registry.guides[scenario.guide], scenario)
+    outcome = run_scenario(registry.prepared[scenario.guide], scenario)
     if scenario.todo is not None:
         pytest.skip(f"todo: {scenario.todo}")
     assert outcome.passed, describe(outcome)

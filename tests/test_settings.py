@@ -16,6 +16,7 @@ from rules.evaluate import evaluate
 from rules.inherit import SETTING_DIRECTIONS, settings_problems
 from rules.loader import load_guide
 from rules.model import Settings
+from rules.prepare import prepare
 from rules.yamlsource import parse_yaml
 from service.cli import main as bti
 from tests.conftest import MUNICIPALITIES
@@ -80,9 +81,13 @@ def test_services_for_level_3_cannot_be_loosened_to_4(tmp_path: Path, capsys: py
 def test_services_for_level_3_may_be_stricter_or_the_documented_split(tmp_path: Path) -> None:
     for value, level in ((2, 3), (3, 1)):  # 3: two services no longer call for level 3 (as in Froland)
         root = _root(tmp_path / str(value), f"services_for_level_3: {value}")
-        national, guide = _load(root)
-        assert evaluate(national, TWO_SERVICES).level == 3
-        assert evaluate(guide, TWO_SERVICES).level == level
+        national, guide = (prepare(g) for g in _load(root))
+        try:
+            assert evaluate(national, TWO_SERVICES).level == 3
+            assert evaluate(guide, TWO_SERVICES).level == level
+        finally:
+            national.close()
+            guide.close()
 
 
 @pytest.mark.parametrize(("name", "national", "guide", "refused"), [

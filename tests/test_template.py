@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from service.cli import main as bti
-from tests.conftest import MUNICIPALITIES, ROOT
+from service.paths import BUNDLED as MUNICIPALITIES
+
+ROOT = MUNICIPALITIES.parent
 
 
 def test_the_template_checks_and_its_scenarios_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,8 +17,9 @@ import pytest
 
 from rules.evaluate import evaluate
 from rules.loader import load_guide
+from rules.prepare import prepare
 from service.cli import main as bti
-from tests.conftest import MUNICIPALITIES
+from service.paths import BUNDLED as MUNICIPALITIES
 from toolkit.diff import diff_guides, sample_cases
 
 SUITE = """\
@@ -128,6 +129,7 @@ def served() -> Iterator[str]:
         server.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_url_mode_gives_the_same_results_as_in_process(served: str, tmp_path: Path) -> None:
     local, remote = tmp_path / "local.xml", tmp_path / "remote.xml"
     assert bti(["test", str(MUNICIPALITIES), "--junit", str(local), "--no-coverage"]) == 0
@@ -158,8 +160,8 @@ def test_diff_lists_exactly_the_cases_one_edited_rule_changes(tmp_path: Path) ->
     text = routing.read_text(encoding="utf-8")
     assert text.count(EDIT[0]) == 1
     routing.write_text(text.replace(*EDIT), encoding="utf-8")
-    old = load_guide(tmp_path / "old" / "national")
-    new = load_guide(tmp_path / "new" / "national")
+    old = prepare(load_guide(tmp_path / "old" / "national"))
+    new = prepare(load_guide(tmp_path / "new" / "national"))
     result = diff_guides(old, new)
     assert result.changed_rules == ("national.routing.poverty_housing",)
     listed = {c.label for c in result.changes}
@@ -168,7 +170,7 @@ def test_diff_lists_exactly_the_cases_one_edited_rule_changes(tmp_path: Path) ->
     assert {c.fields for c in result.changes} == {("actors",)}
     # exactly the sampled cases in which the rule fires and the actors differ; none where it does not fire
     expected = set()
-    for label, case in sample_cases(new):
+    for label, case in sample_cases(new.guide):
         before, after = evaluate(old, case), evaluate(new, case)
         fired = "national.routing.poverty_housing" in {e.rule for e in before.explanation}
         assert fired or before.actors == after.actors
@@ -176,6 +178,29 @@ def test_diff_lists_exactly_the_cases_one_edited_rule_changes(tmp_path: Path) ->
             expected.add(label)
     assert listed == expected
     assert len(listed) > 5
+
+
+@pytest.mark.slow
+def test_diff_lists_the_cases_the_old_version_refuses(tmp_path: Path) -> None:
+    """Widening the age range is a change: a 20-year-old the old version refused is now decided
+    (the request schema decides what a version accepts; evaluate takes every case as valid)."""
+    for version in ("old", "new"):
+        shutil.copytree(MUNICIPALITIES / "national", tmp_path / version / "national")
+    guide_yaml = tmp_path / "old" / "national" / "guide.yaml"
+    text = guide_yaml.read_text(encoding="utf-8")
+    guide_yaml.write_text(text.replace("child_age: {min: 0, max: 25}", "child_age: {min: 0, max: 18}"),
+                          encoding="utf-8")
+    old = prepare(load_guide(tmp_path / "old" / "national"))
+    new = prepare(load_guide(tmp_path / "new" / "national"))
+    try:
+        result = diff_guides(old, new)
+    finally:
+        old.close()
+        new.close()
+    refused = [c for c in result.changes if "refused" in c.fields]
+    assert refused and all(c.case.subject_kind == "child" and c.case.age > 18 for c in refused)
+    assert all(c.old == {"refused": ["subject.age"]} and "level" in c.new for c in refused)
+    assert not [c for c in result.changes if c.case.subject_kind == "child" and c.case.age <= 18]
 
 
 @pytest.mark.slow

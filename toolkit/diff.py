@@ -4,7 +4,7 @@ decisions that differ by the field that changed and by the rule responsible."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,11 +12,12 @@ from typing import Any
 from marshmallow import ValidationError
 
 from rules.case import Case
-from rules.errors import CaseError
 from rules.evaluate import evaluate
+from rules.messages import field_path, flatten
 from rules.model import Catalog, Guide, Rule
+from rules.prepare import PreparedGuide
 from toolkit.sample import Dimensions, dimensions, sample_cases
-from toolkit.scenarios import decision_summary, discover_in, parse_request
+from toolkit.scenarios import case_request, decision_summary, discover_in, parse_request
 
 __all__ = ["Change", "DiffResult", "diff_guides", "format_diff", "sample_cases"]
 
@@ -58,22 +59,15 @@ class DiffResult:
         return dict(out)
 
 
-def _unknown_codes(guide: Guide, case: Case) -> list[str]:
-    """The fields naming a code this version of the guide does not have (it would refuse them)."""
-    services, signals = guide.catalog.services, guide.catalog.signals
-    return ([] if case.reporter in services else ["reporter.service"]) + \
-        (["status.services_involved"] if any(s not in services for s in case.services_involved) else []) + \
-        [f"signals.{code}" for code in case.signals if code not in signals]
-
-
-def _decide(guide: Guide, case: Case) -> tuple[dict[str, Any], set[str]]:
-    unknown = _unknown_codes(guide, case)
-    if unknown:
-        return {"refused": unknown}, set()
-    try:
-        decision = evaluate(guide, case)
-    except CaseError as exc:
-        return {"refused": [f for f, _ in exc.details]}, set()
+def _decide(prepared: PreparedGuide, case: Case, check: bool) -> tuple[dict[str, Any], set[str]]:
+    """The decision's summary and the rules that fired; with ``check``, first whether the guide's
+    request schema accepts the case (one version may refuse what the other accepts)."""
+    if check:
+        try:
+            parse_request(prepared.guide, case_request(case))
+        except ValidationError as exc:
+            return {"refused": sorted({field_path(p) for p, _, _ in flatten(exc.messages)})}, set()
+    decision = evaluate(prepared, case)
     summary = decision_summary(decision)
     return {k: summary[k] for k in FIELDS}, {e.rule for e in decision.explanation}
 
@@ -108,8 +102,11 @@ def _scenario_cases(guide: Guide, scenarios_dir: Path | None) -> Iterator[tuple[
         yield f"{scenario.file}:{scenario.line} {scenario.note}", scenario.request
 
 
-def diff_guides(old: Guide, new: Guide, scenarios_dir: Path | None = None,
-                extra: Iterable[tuple[str, Case]] = ()) -> DiffResult:
+def diff_guides(old_prepared: PreparedGuide, new_prepared: PreparedGuide,
+                scenarios_dir: Path | None = None) -> DiffResult:
+    """Decide the scenario requests of the new version and a sample of generated cases (all valid
+    under the new version) under both versions, and list the decisions that differ."""
+    old, new = old_prepared.guide, new_prepared.guide
     result = DiffResult(old, new)
     edited = _edited_rules(old, new)
     result.changed_rules = tuple(sorted(edited))
@@ -118,11 +115,14 @@ def diff_guides(old: Guide, new: Guide, scenarios_dir: Path | None = None,
         try:
             cases.append((label, parse_request(new, request)))
             result.from_scenarios += 1
-        except (ValidationError, CaseError):
+        except ValidationError:
             continue  # a refused request decides nothing to compare
     result.dimensions = dimensions(old, new)
     cases.extend(sample_cases(old, new, dims=result.dimensions))
-    cases.extend(extra)
+    # The request schema checks a case against the guide's catalog and settings: where the two
+    # versions have the same, each accepts every sampled case (the sample keeps to their ranges
+    # and codes); where they differ, each version checks the case first.
+    check = old.catalog != new.catalog or old.settings != new.settings
     same = old.digest == new.digest  # the same files: no decision can change
     seen: set[str] = set()
     for label, case in cases:
@@ -133,8 +133,8 @@ def diff_guides(old: Guide, new: Guide, scenarios_dir: Path | None = None,
         result.compared += 1
         if same:
             continue
-        before, fired_old = _decide(old, case)
-        after, fired_new = _decide(new, case)
+        before, fired_old = _decide(old_prepared, case, check)
+        after, fired_new = _decide(new_prepared, case, check)
         if before == after:
             continue
         changed = tuple(f for f in (*FIELDS, "refused") if before.get(f) != after.get(f))

@@ -3,8 +3,7 @@
 It decides which rules apply by reading each rule's condition tree directly on the case, in plain
 Python, without durable_rules, the compiler or the analysis. It shares with the engine path only
 the validated rule model and the final merge (:func:`rules.resolve.resolve`). Written to be
-obviously correct, not fast; it assumes a valid case (the request schema and ``check_case`` have
-passed it).
+obviously correct, not fast; it assumes a valid case (the request schema has passed it).
 
 The three phases (docs/national-guide.md, rules.fields): phase 1 reads the request and gives the ladder
 level, urgency, suspicion and whose consent is needed; phase 2 reads those too (pause, consent

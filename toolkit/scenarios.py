@@ -32,10 +32,11 @@ from marshmallow.experimental.context import Context
 
 from rules.case import Case
 from rules.decision import Decision
-from rules.errors import CaseError
+from rules.errors import BTIError, RuleFileError
 from rules.evaluate import Trace, evaluate
 from rules.messages import field_path, flatten
-from rules.model import Guide
+from rules.model import STRENGTHS, Guide
+from rules.prepare import PreparedGuide
 from rules.yamlsource import read_yaml
 from schemas.request import DecisionRequestSchema
 
@@ -83,7 +84,7 @@ class Outcome:
 CASE_KEYS = ("note", "request", "expect", "lang", "todo", "extends")
 
 
-class ScenarioFileError(ValueError):
+class ScenarioFileError(BTIError):
     """A scenario file is malformed (file:line: what)."""
 
 
@@ -98,7 +99,10 @@ def merge(base: Any, override: Any) -> Any:
 
 
 def load_scenarios(path: Path, guide_id: str, display: str | None = None) -> list[Scenario]:
-    doc = read_yaml(path, display)
+    try:
+        doc = read_yaml(path, display)
+    except RuleFileError as exc:  # not YAML, or a key given twice
+        raise ScenarioFileError(str(exc)) from None
     data = doc.data or {}
     if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
         raise ScenarioFileError(f"{doc.file}:1: a scenario file has `cases:` (a list)")
@@ -143,17 +147,38 @@ def parse_request(guide: Guide, body: Any) -> Case:
         return DecisionRequestSchema().load(body)
 
 
-def run_scenario(guide: Guide, scenario: Scenario) -> Outcome:
+def case_request(case: Case) -> dict[str, Any]:
+    """The request body (docs/api.md, Request) that parses to ``case``."""
+    body: dict[str, Any] = {
+        "subject": {"kind": case.subject_kind, "age": case.age},
+        "reporter": {"service": case.reporter},
+        "signals": [{"code": code, "strength": STRENGTHS[rank - 1]} for code, rank in case.signals.items()],
+        "family": {"parental_responsibility": case.parental_responsibility},
+        "consent": {"parents": case.consent_parents, "subject": case.consent_subject},
+    }
+    status: dict[str, Any] = {}
+    if case.current_level is not None:
+        status["current_level"] = case.current_level
+    if case.measures_effective is not None:
+        status["measures_effective"] = case.measures_effective
+    if case.services_involved:
+        status["services_involved"] = list(case.services_involved)
+    if case.complex_long_term_needs:
+        status["complex_long_term_needs"] = True
+    if status:
+        body["status"] = status
+    return body
+
+
+def run_scenario(prepared: PreparedGuide, scenario: Scenario) -> Outcome:
     """Run one scenario in-process."""
     outcome = Outcome(scenario)
     try:
-        case = parse_request(guide, scenario.request)
-        trace = Trace()
-        decision = evaluate(guide, case, scenario.lang, trace)
+        case = parse_request(prepared.guide, scenario.request)
     except ValidationError as exc:
         return compare_error(outcome, 422, sorted({field_path(p) for p, _, _ in flatten(exc.messages)}))
-    except CaseError as exc:
-        return compare_error(outcome, 422, sorted(f for f, _ in exc.details))
+    trace = Trace()
+    decision = evaluate(prepared, case, scenario.lang, trace)
     outcome.decision, outcome.trace = decision, trace
     outcome.legal_bases = tuple(dict.fromkeys(b for s in decision.steps for b in s.legal_basis))
     return compare_decision(outcome, decision_summary(decision), tuple(e.rule for e in decision.explanation))
