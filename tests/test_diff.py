@@ -7,16 +7,18 @@ import shutil
 from pathlib import Path
 
 import pytest
+from marshmallow import ValidationError
 
 from rules.analysis import boundaries
 from rules.compiler import lower, simplify
 from rules.evaluate import evaluate
-from rules.loader import load_guide
+from rules.loader import Registry, load_guide
 from rules.prepare import PreparedGuide, prepare
 from service.cli import main as bti
 from tests.conftest import MUNICIPALITIES
 from toolkit.diff import diff_guides, format_diff
 from toolkit.sample import dimensions, sample_cases
+from toolkit.scenarios import case_request, parse_request
 
 # A routing rule for kindergarten reporters only: at level 2 or 3, developmental delay also
 # involves physiotherapy and occupational therapy (which no national rule routes it to).
@@ -84,7 +86,8 @@ def test_the_sample_takes_its_age_bands_and_reporters_from_the_conditions(
     old, new = (load_guide(p) for p in kindergarten_edit)
     dims = dimensions(old, new)
     # every service reports in the sample, and the one the new rule names is a key reporter
-    assert set(dims.reporters) == set(new.catalog.services)
+    reporters = {code for code, service in new.catalog.services.items() if service.reports}
+    assert set(dims.reporters) == reporters
     assert "kindergarten" in dims.key_reporters["child"]
     assert "kindergarten" not in dimensions(old).key_reporters["child"]
     # every age at which some national condition changes its answer starts a band of its own
@@ -101,7 +104,7 @@ def test_the_sample_takes_its_age_bands_and_reporters_from_the_conditions(
         assert len(values) >= 2, dimension
     assert {case.consent_parents for _, case in cases} == {"not_asked", "given", "refused", "withdrawn", "partial"}
     assert {case.current_level for _, case in cases} == {None, 0, 1, 2, 3}
-    assert {case.reporter for _, case in cases} == set(new.catalog.services)
+    assert {case.reporter for _, case in cases} == reporters
 
 
 def test_diff_output_says_how_many_cases_and_which_dimensions(
@@ -114,3 +117,15 @@ def test_diff_output_says_how_many_cases_and_which_dimensions(
     for dimension in ("ages", "reporters: all", "signals:", "consent:", "status:"):
         assert dimension in out
 
+
+
+@pytest.mark.parametrize("guide_id", ["national", "oygarden"])  # oygarden: a local team reports too
+def test_every_sampled_case_is_a_request_the_guide_accepts(guide_id: str, registry: Registry) -> None:
+    guide = registry.guides[guide_id]
+    refused = []
+    for label, case in sample_cases(guide):
+        try:
+            parse_request(guide, case_request(case))
+        except ValidationError as exc:
+            refused.append((label, exc.messages))
+    assert not refused, refused[:3]

@@ -2,10 +2,12 @@
 dimensions come from the guides' own conditions.
 
 Every value a condition tells apart gets cases of its own: one age per age band that a rule, a
-step's minimum age or the guide's age range cuts (``rules.analysis.boundaries``), every service as
-reporter (local teams too), every consent answer of the parents and of the subject with every kind
-of parental responsibility, every current level with every answer to whether the measures work,
-complex needs, and as many services involved as a rule counts. Every signal is sampled at every
+step's minimum age or the guide's age range cuts (``rules.analysis.boundaries``), every service
+that may report as reporter (local teams too), every consent answer of the parents and of the
+subject with every kind of parental responsibility, every current level with every answer to
+whether the measures work, complex needs, and as many services involved as a rule counts; only
+combinations a request may have (``partial`` needs shared responsibility, ``measures_effective``
+a current level). Every signal is sampled at every
 strength. The full product of all of that is far too large, so the sample is built in layers:
 
 1. every signal at every strength at every age, for the key reporters: the usual one for the
@@ -46,7 +48,7 @@ class Dimensions:
 
     ages: Mapping[str, tuple[int, ...]]  # per subject kind: the first age of each band
     signals: Mapping[str, tuple[str, ...]]  # per subject kind: the signals that fit it
-    reporters: tuple[str, ...]  # every service, local teams included
+    reporters: tuple[str, ...]  # every service that may report, local teams included
     key_reporters: Mapping[str, tuple[str, ...]]  # per subject kind: sampled at every age and level
     consents: tuple[tuple[str, str], ...]  # (parents, subject)
     responsibilities: tuple[str, ...]
@@ -59,7 +61,8 @@ class Dimensions:
         return [
             "ages (one per band the rules, step ages and age ranges cut): "
             + "; ".join(f"{kind} {', '.join(map(str, ages))}" for kind, ages in self.ages.items()),
-            f"reporters: all {len(self.reporters)} services" + (f" (local teams: {', '.join(local)})" if local else "")
+            f"reporters: all {len(self.reporters)} services that may report"
+            + (f" (local teams: {', '.join(local)})" if local else "")
             + f", each with every signal; at every strength, age and at levels 2–3: {keys}",
             f"signals: {', '.join(f'{len(v)} {k}' for k, v in self.signals.items())}, each at all 3 strengths",
             f"consent: {len(self.consents)} parents × subject answers × {len(self.responsibilities)} kinds of "
@@ -85,10 +88,15 @@ def dimensions(*guides: Guide) -> Dimensions:
         lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
         kind_cuts = age_cuts | {edge for r in ranges for edge in (r[0], r[1] + 1)}
         ages[kind] = tuple(sorted({lo} | {c for c in kind_cuts if lo < c <= hi}))
-    services: dict[str, bool] = {}  # code → health
+    services: dict[str, bool] = {}  # code → health, of the services that may report
+    everyone: list[str] = []
     local: list[str] = []
     for guide in guides:
         for code, service in guide.catalog.services.items():
+            if code not in everyone:
+                everyone.append(code)
+            if not service.reports:  # an emergency line answers calls; it is never the reporter
+                continue
             services.setdefault(code, service.health)
             if service.local and code not in local:
                 local.append(code)
@@ -102,7 +110,7 @@ def dimensions(*guides: Guide) -> Dimensions:
         key[kind] = tuple(dict.fromkeys([usual, other, *named]))
     counts = {v for v in cuts.get("n_inv", ()) if isinstance(v, int)}
     named_involved = sorted(a[len(SERVICE_ATTR_PREFIX):] for a in cuts if a.startswith(SERVICE_ATTR_PREFIX))
-    pool = [*named_involved, *(c for c in services if c not in named_involved and c not in USUAL_REPORTER.values())]
+    pool = [*named_involved, *(c for c in everyone if c not in named_involved and c not in USUAL_REPORTER.values())]
     involved = [tuple(pool[:n]) for n in sorted({0} | {c for c in counts if 0 < c <= len(pool)})]
     involved += [(code,) for code in named_involved if (code,) not in involved]
     consents = tuple(itertools.product(CONSENT_ANSWERS, CONSENT_ANSWERS[:4]))
@@ -130,6 +138,8 @@ def sample_cases(*guides: Guide, dims: Dimensions | None = None) -> Iterator[tup
         # 3. every consent combination, with and without a level whose measures did not work
         turn = itertools.cycle(itertools.product(signals, (2, 3)))
         for (parents, subject), responsibility, age in itertools.product(d.consents, d.responsibilities, ages):
+            if parents == "partial" and responsibility != "shared":
+                continue  # only one of two parents with shared responsibility can have said yes
             code, rank = next(turn)
             for current in (None, 1):
                 yield (f"consent {parents}/{subject} {responsibility} age {age} {code}@{rank}"
@@ -141,6 +151,8 @@ def sample_cases(*guides: Guide, dims: Dimensions | None = None) -> Iterator[tup
         turn = itertools.cycle(itertools.product(signals, (1, 2, 3)))
         for current, measures, complex_needs, involved, age in itertools.product(
                 LEVELS, MEASURES, (False, True), d.involved, ages):
+            if current is None and measures is not None:
+                continue  # whether measures work is asked of a current level only
             code, rank = next(turn)
             yield (f"level {current} measures {measures} complex {complex_needs} involved {len(involved)} "
                    f"age {age} {code}@{rank}",
