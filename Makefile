@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= $(or $(BTI_PORT),8080)
 HOST   ?= $(or $(BTI_HOST),127.0.0.1)
 
-.PHONY: setup run test test-quick check lint typecheck rules-check clean bench load soak soak-http
+.PHONY: setup run test test-quick check lint typecheck rules-check translations translations-check clean bench load soak soak-http
 
 setup: $(STAMP)
 
@@ -28,7 +28,7 @@ test: setup
 test-quick: setup
 	$(BIN)/python -m pytest -q -m "not slow"
 
-check: lint typecheck rules-check
+check: lint typecheck rules-check translations-check
 
 lint: setup
 	$(BIN)/ruff check .
@@ -38,6 +38,24 @@ typecheck: setup
 
 rules-check: setup
 	$(BIN)/bti check municipalities
+
+# Texts people read (docs/translation.md): extract the message keys from the code, templates and
+# script into i18n/locale/<domain>.pot, merge them into every language's .po, then check them all.
+TRANSLATION_DOMAINS := pages api
+translations: setup
+	for domain in $(TRANSLATION_DOMAINS); do \
+	  keywords=$$(sed -n 's/^# keywords: //p' i18n/$$domain.cfg); \
+	  $(BIN)/pybabel extract --no-default-keywords $$(printf -- ' -k %s' $$keywords) -F i18n/$$domain.cfg \
+	    --add-location=file --sort-by-file --width=120 --project=bti-decision-service --version=1 \
+	    --header-comment="# Message keys of the $$domain domain (make translations writes this file)." \
+	    -o i18n/locale/$$domain.pot . && \
+	  $(BIN)/pybabel update --domain=$$domain --input-file=i18n/locale/$$domain.pot --output-dir=i18n/locale \
+	    --width=120 --ignore-pot-creation-date --ignore-obsolete --no-fuzzy-matching || exit 1; \
+	done
+	$(BIN)/python -m i18n.check
+
+translations-check: setup
+	$(BIN)/python -m i18n.check
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

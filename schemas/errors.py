@@ -10,23 +10,26 @@ from enum import StrEnum
 
 from marshmallow import Schema, fields
 
+from schemas.i18n import api_key
+
 
 class ErrorCode(StrEnum):
-    """A stable machine code of an error response (docs/api.md lists them for people)."""
+    """A stable machine code of an error response (docs/api.md lists them for people); each code
+    is also the key of the envelope's message in the ``api`` catalogues."""
 
-    MALFORMED_JSON = "malformed_json"
-    BAD_REQUEST = "bad_request"
-    UNAUTHORIZED = "unauthorized"
-    FORBIDDEN = "forbidden"
-    NOT_FOUND = "not_found"
-    UNKNOWN_MUNICIPALITY = "unknown_municipality"
-    METHOD_NOT_ALLOWED = "method_not_allowed"
-    PAYLOAD_TOO_LARGE = "payload_too_large"
-    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
-    RANGE_NOT_SATISFIABLE = "range_not_satisfiable"
-    INVALID_REQUEST = "invalid_request"
-    INTERNAL_ERROR = "internal_error"
-    GUIDE_UNAVAILABLE = "guide_unavailable"
+    MALFORMED_JSON = api_key("malformed_json")
+    BAD_REQUEST = api_key("bad_request")
+    UNAUTHORIZED = api_key("unauthorized")
+    FORBIDDEN = api_key("forbidden")
+    NOT_FOUND = api_key("not_found")
+    UNKNOWN_MUNICIPALITY = api_key("unknown_municipality")
+    METHOD_NOT_ALLOWED = api_key("method_not_allowed")
+    PAYLOAD_TOO_LARGE = api_key("payload_too_large")
+    UNSUPPORTED_MEDIA_TYPE = api_key("unsupported_media_type")
+    RANGE_NOT_SATISFIABLE = api_key("range_not_satisfiable")
+    INVALID_REQUEST = api_key("invalid_request")
+    INTERNAL_ERROR = api_key("internal_error")
+    GUIDE_UNAVAILABLE = api_key("guide_unavailable")
 
     @property
     def status(self) -> int:

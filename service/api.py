@@ -18,7 +18,8 @@ from rules.decision import Decision
 from rules.errors import EngineError
 from rules.evaluate import evaluate
 from rules.messages import field_path
-from rules.model import Guide
+from rules.model import DEFAULT_LANGUAGE, Guide
+from rules.model import LANGUAGES as RULE_LANGUAGES
 from rules.prepare import PreparedGuide
 from schemas.decision import (
     BatchResponseSchema,
@@ -142,7 +143,9 @@ def decide(prepared: PreparedGuide, case: Case, lang: str) -> dict[str, Any]:
     guide = prepared.guide
     started = time.perf_counter()
     try:
-        body_out = present(evaluate(prepared, case, lang))
+        # the rule files' texts are in nb, nn and en; a language added to the catalogues only
+        # (docs/translation.md) gets the guide's texts in bokmål, and the decision says so in `lang`
+        body_out = present(evaluate(prepared, case, lang if lang in RULE_LANGUAGES else DEFAULT_LANGUAGE))
     except EngineError:
         log.exception("engine error", extra={"fields": {"event": "engine_error", "municipality": guide.id,
                                                            "digest": guide.digest}})

@@ -337,7 +337,9 @@ def _explain(args: argparse.Namespace) -> int:
             hint = f" (did you mean: {', '.join(suggestions)}?)" if suggestions else ""
             problems.append(f"{field_path(path) or '(body)'}: {message}{hint}")
         raise UsageError(f"{name}: the case is not valid: " + "; ".join(problems)) from None
-    print(explain_report(guide, case, decision, lang))
+    from service.guide_view import sentence
+
+    print(explain_report(guide, case, decision, lang, describe=sentence))
     return 0
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from i18n import N_, ntext, text
 from rules.describe import describe_condition
 from rules.model import (
     STRENGTHS,
@@ -29,7 +30,6 @@ from rules.model import (
     SignalTest,
     StepInfo,
 )
-from service.page_texts import text
 
 REPORTER_REF, INVOLVED_REF = "reporter.service", "status.services_involved"
 LEVEL_PATH = "decision.level"
@@ -37,6 +37,19 @@ SETTING_ROWS = ("child_age", "pregnant_age", "youth_consent_age", "level0_decisi
                 "evaluation_interval_days", "relay_log_from_level", "services_for_level_3")
 
 Partial = Condition | bool
+
+# Page texts looked up by a computed name (text(f"cmp_{op}", …)), named here for `make translations`.
+COMPUTED_TEXTS = (
+    N_("cmp_at_least"), N_("cmp_at_most"), N_("cmp_above"), N_("cmp_below"),
+    N_("ans_not_asked"), N_("ans_given"), N_("ans_refused"), N_("ans_withdrawn"), N_("ans_partial"),
+    N_("age_below"), N_("age_at_least"), N_("age_at_most"), N_("age_above"), N_("age_equals"),
+    N_("kind_child_short"), N_("kind_pregnant_short"),
+    N_("resp_shared"), N_("resp_one_parent"), N_("resp_child_welfare"),
+    N_("measures_yes"), N_("measures_partly"), N_("measures_no"),
+    N_("set_child_age"), N_("set_pregnant_age"), N_("set_youth_consent_age"), N_("set_level0_decision_days"),
+    N_("set_level2_meeting_days"), N_("set_evaluation_interval_days"), N_("set_relay_log_from_level"),
+    N_("set_services_for_level_3"),
+)
 
 
 # --- conditions in plain words -------------------------------------------------------------
@@ -120,30 +133,30 @@ def _field(test: FieldTest, guide: Guide, lang: str) -> str:
         codes = value if isinstance(value, tuple) else (value,)
         return text("reported_by", lang, s=_join([_service(c, guide, lang) for c in codes], text("or", lang)))
     elif path == "reporter.health_service" and op == "equals":
-        return text("reporter_health" if value else "reporter_not_health", lang)
+        return text(N_("reporter_health") if value else N_("reporter_not_health"), lang)
     elif path == "family.parental_responsibility" and op in ("equals", "one_of"):
         values = value if isinstance(value, tuple) else (value,)
         return _join([text(f"resp_{v}", lang) for v in values], text("or", lang))
     elif path in ("consent.parents", "consent.subject", "consent.answer") and op in ("equals", "one_of",
                                                                                        "not_one_of"):
-        who = text({"consent.parents": "the_parents", "consent.subject": "the_subject"}.get(path, "the_required"),
-                   lang)
-        key = "consent_not" if op == "not_one_of" else "consent_of"
+        who_key = {"consent.parents": N_("the_parents"), "consent.subject": N_("the_subject")}.get(path)
+        who = text(who_key or N_("the_required"), lang)
+        key = N_("consent_not") if op == "not_one_of" else N_("consent_of")
         return text(key, lang, who=who, what=_answers(value, lang))
     elif path == "consent.required_from" and op in ("equals", "one_of", "not_one_of"):
         values = value if isinstance(value, tuple) else (value,)
         parties = _join([guide.catalog.consent_parties[v].in_lang(lang).lower() for v in values], text("or", lang))
         phrase = text("required_from_is", lang, who=parties)
-        return f"{text('not', lang)}: {phrase}" if op == "not_one_of" else phrase
+        return text("not", lang) + f": {phrase}" if op == "not_one_of" else phrase
     elif path == "status.current_level":
         if op == "present":
-            return text("has_level" if value else "new_case", lang)
+            return text(N_("has_level") if value else N_("new_case"), lang)
         cmp = _compare(op, value, lang)
         if cmp is not None:
             return text("current_level_cmp", lang, cmp=cmp)
     elif path == "status.measures_effective":
         if op == "present":
-            return text("measures_known" if value else "measures_unknown", lang)
+            return text(N_("measures_known") if value else N_("measures_unknown"), lang)
         if op in ("equals", "one_of"):
             values = value if isinstance(value, tuple) else (value,)
             return _join([text(f"measures_{v}", lang) for v in values], text("or", lang))
@@ -153,15 +166,15 @@ def _field(test: FieldTest, guide: Guide, lang: str) -> str:
         if op == "contains":
             return text("service_involved", lang, s=_service(value, guide, lang))
     elif path == "status.complex_long_term_needs" and op == "equals":
-        return text("complex_needs" if value else "no_complex_needs", lang)
+        return text(N_("complex_needs") if value else N_("no_complex_needs"), lang)
     elif path == "decision.urgent" and op == "equals":
-        return text("urgent_case" if value else "not_urgent_case", lang)
+        return text(N_("urgent_case") if value else N_("not_urgent_case"), lang)
     elif path == "decision.parents_suspected" and op == "equals":
-        return text("suspected" if value else "not_suspected", lang)
+        return text(N_("suspected") if value else N_("not_suspected"), lang)
     elif path in ("decision.ladder_level", LEVEL_PATH):
         cmp = _compare(op, value, lang)
         if cmp is not None:
-            return text("ladder_calls" if path == "decision.ladder_level" else "decided_level", lang, cmp=cmp)
+            return text(N_("ladder_calls") if path == "decision.ladder_level" else N_("decided_level"), lang, cmp=cmp)
     return fallback
 
 
@@ -178,13 +191,13 @@ def describe(cond: Partial, guide: Guide, lang: str, nested: bool = False, known
         parts = [describe(c, guide, lang, True, known) for c in cond.items]
         parts = [f"({p})" if isinstance(c, AllOf) and len(c.items) > 1 else p for c, p in zip(cond.items, parts,
                                                                                               strict=True)]
-        joined = f" {text('or', lang)} ".join(parts)
+        joined = (" " + text("or", lang) + " ").join(parts)
         return f"({joined})" if nested and len(cond.items) > 1 else joined
     if isinstance(cond, NotOf):
         if isinstance(cond.item, AllOf):  # "unless a and b"
-            inner = f" {text('and', lang)} ".join(describe(c, guide, lang, True, known) for c in cond.item.items)
-            return f"{text('unless', lang)} {inner}"
-        return f"{text('not', lang)} ({describe(cond.item, guide, lang, known=known)})"
+            inner = (" " + text("and", lang) + " ").join(describe(c, guide, lang, True, known) for c in cond.item.items)
+            return text("unless", lang) + f" {inner}"
+        return text("not", lang) + f" ({describe(cond.item, guide, lang, known=known)})"
     if isinstance(cond, SignalTest):
         return _signals(cond, guide, lang, known)
     return _field(cond, guide, lang)
@@ -337,7 +350,7 @@ def due_text(step: StepInfo, settings: Settings, lang: str) -> str | None:
         return text("due_today", lang)
     if step.due_setting:
         days = settings.value(step.due_setting)
-        return text("set_a_date", lang) if days is None else text("due_within", lang, n=days)
+        return text("set_a_date", lang) if days is None else ntext("due_within", "due_within_plural", days, lang)
     return None
 
 
@@ -347,10 +360,14 @@ def legal_basis(step: StepInfo, guide: Guide, lang: str) -> tuple[str, ...]:
         name = text("health_services", lang) if who == "health" else _lower_first(_service(who, guide, lang))
         for law in laws:
             reporters.setdefault(law, []).append(name)
-    extra = [f"{law} ({text('for_reporter', lang, who=', '.join(names))})" for law, names in reporters.items()]
+    extra = []
+    for law, names in reporters.items():
+        when = text("for_reporter", lang, who=", ".join(names))
+        extra.append(f"{law} ({when})")
     for signals, laws in step.legal_basis_by_signal:
-        names = ", ".join(_lower_first(guide.catalog.signals[s].label.in_lang(lang)) for s in signals)
-        extra += [f"{law} ({text('for_signals', lang, signals=names)})" for law in laws]
+        named = ", ".join(_lower_first(guide.catalog.signals[s].label.in_lang(lang)) for s in signals)
+        situation = text("for_signals", lang, signals=named)
+        extra += [f"{law} ({situation})" for law in laws]
     return (*step.legal_basis, *extra)
 
 
@@ -368,7 +385,7 @@ def _outcome(rule: Rule, guide: Guide, lang: str) -> str:
         if not call.from_current:
             parts.append(guide.level_name(call.value or 0, lang))
         elif call.add:
-            parts.append(text("up_levels", lang, n=call.add))
+            parts.append(ntext("up_levels", "up_levels_plural", call.add, lang))
         else:
             parts.append(text("stay_level", lang))
     if then.level_at_most is not None:
@@ -501,8 +518,8 @@ def _settings_rows(guide: Guide, national: Guide, lang: str) -> list[tuple[str, 
             return text("years_range", lang, a=settings.value(f"{name}_min"), b=settings.value(f"{name}_max"))
         value = settings.value(name)
         if name.endswith("_days"):
-            return text("set_a_date", lang) if value is None else text("days", lang, n=value)
-        return text("years", lang, n=value) if name == "youth_consent_age" else str(value)
+            return text("set_a_date", lang) if value is None else ntext("days", "days_plural", value, lang)
+        return ntext("years", "years_plural", value, lang) if name == "youth_consent_age" else str(value)
 
     return [(text(f"set_{name}", lang), shown(guide.settings, name),
              shown(guide.settings, name) != shown(national.settings, name)) for name in SETTING_ROWS]

@@ -10,15 +10,18 @@ import json
 from typing import Any
 
 from flask import Request, g
+from werkzeug.datastructures import LanguageAccept
 
-from rules.messages import field_path, flatten
-from rules.model import DEFAULT_LANGUAGE, LANGUAGES
+import i18n
+from i18n import DEFAULT_LANGUAGE
+from rules.messages import closest, field_path, flatten
 from schemas.errors import ErrorCode
-from schemas.i18n import localise, render
+from schemas.i18n import Msg, localise, render
 from schemas.privacy import redact
 
 MAX_BODY = 1024 * 1024  # 1 MiB
-_LANG_ALIASES = {"nb": "nb", "no": "nb", "nob": "nb", "nn": "nn", "nno": "nn", "en": "en", "eng": "en"}
+# ISO 639 codes a client may send for a language the service speaks under another code
+_LANG_ALIASES = {"no": "nb", "nob": "nb", "nno": "nn", "eng": "en", "sme": "se"}
 
 
 class ApiError(Exception):
@@ -53,35 +56,30 @@ def details_from(messages: Any, prefix: str = "") -> list[dict[str, Any]]:
 # --- language ------------------------------------------------------------------------------
 
 
-def accept_language(header: str | None) -> str:
-    """The best supported language in an Accept-Language header (q-values honoured), else nb."""
-    best, best_q = DEFAULT_LANGUAGE, 0.0
-    for position, part in enumerate((header or "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        q = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        lang = _LANG_ALIASES.get(tag.strip().lower().split("-")[0])
-        if lang and q > best_q and 0 < q <= 1:
-            best, best_q = lang, q - position * 1e-9  # ties: the earlier wins
-    return best
+def accept_language(accepted: LanguageAccept) -> str:
+    """The best supported language in a parsed Accept-Language header, else nb.
+
+    Werkzeug has parsed it (``request.accept_languages``): items ordered by q-value, ties in the
+    client's order, an item with an invalid q left out. A region or script is ignored (``nb-NO``
+    is ``nb``), ``no`` is bokmål, and q=0 means "not this one".
+    """
+    for value, quality in accepted:
+        primary = value.partition(";")[0].strip().lower().split("-")[0]
+        lang = _LANG_ALIASES.get(primary, primary)
+        if quality > 0 and lang in i18n.LANGUAGES:
+            return lang
+    return DEFAULT_LANGUAGE
 
 
 def negotiate_language(req: Request) -> tuple[str, list[dict[str, Any]]]:
     """(language, problems): ``?lang=`` wins; an unsupported value is a problem, not a fallback."""
-    fallback = accept_language(req.headers.get("Accept-Language"))
+    fallback = accept_language(req.accept_languages)
     if "lang" in req.args:
         value = req.args.get("lang", "")
-        if value in LANGUAGES:
+        if value in i18n.LANGUAGES:
             return value, []
-        from rules.messages import closest
-        from schemas.i18n import Msg  # local: only needed on this error path
-        return fallback, [{"field": "lang", "message": Msg("lang"), "suggestions": closest(value, LANGUAGES)}]
+        return fallback, [{"field": "lang", "message": Msg("lang", languages=", ".join(i18n.LANGUAGES)),
+                           "suggestions": closest(value, i18n.LANGUAGES)}]
     return fallback, []
 
 

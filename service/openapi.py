@@ -30,7 +30,8 @@ from marshmallow import Schema
 from marshmallow import fields as mfields
 from werkzeug.routing import Rule
 
-from rules.model import LANGUAGES, NATIONAL, STRENGTHS, Guide
+import i18n
+from rules.model import NATIONAL, STRENGTHS, Guide
 from schemas.errors import ErrorCode, ErrorSchema
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -89,7 +90,7 @@ PATH_PARAMETERS = {
     "filename": "A file of the pages' assets.",
 }
 LANGUAGE_PARAMETERS: list[dict[str, Any]] = [
-    {"name": "lang", "in": "query", "required": False, "schema": {"type": "string", "enum": list(LANGUAGES)},
+    {"name": "lang", "in": "query", "required": False, "schema": {"type": "string", "enum": list(i18n.LANGUAGES)},
      "description": "Language of texts, labels and messages; wins over Accept-Language; else nb. "
                     "Any other value is a 422."},
     {"name": "Accept-Language", "in": "header", "required": False, "schema": {"type": "string"},
@@ -222,7 +223,7 @@ def build_spec(app: Flask, codes: Mapping[str, Sequence[str]] | None = None) -> 
                                                "description": "Authorization: Bearer <key>"})
     spec.components.security_scheme("apiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
     spec.components.header("ContentLanguage", {"description": "the language of the texts in the answer",
-                                               "schema": {"type": "string", "enum": list(LANGUAGES)}})
+                                               "schema": {"type": "string", "enum": list(i18n.LANGUAGES)}})
     spec.components.schema("Error", schema=ErrorSchema)
     operations: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):

@@ -2,7 +2,7 @@
 that decides imagined cases through the JSON API.
 
 Every page is generated from the loaded guides (their rules, catalog and settings); the page
-texts around them come from :mod:`service.page_texts`, in the language asked for with ``?lang=``.
+texts around them come from the ``pages`` catalogues (:mod:`i18n`), in the language asked for with ``?lang=``.
 Everything is served from here: no CDN, no external font.
 """
 
@@ -16,13 +16,13 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
+from i18n import N_, language_names, text, texts
 from rules.loader import NATIONAL
-from rules.model import CONSENT_ANSWERS, LANGUAGES, STRENGTHS, Guide
+from rules.model import CONSENT_ANSWERS, STRENGTHS, Guide
 from service.app import store_of
 from service.guide_view import GuidePage, build_guide_page
 from service.http import current_language
 from service.openapi import documented
-from service.page_texts import LANGUAGE_NAMES, text, texts
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                   static_url_path="/assets")
@@ -32,6 +32,9 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 
                            "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
                            "form-action 'self'; frame-ancestors 'none'")
 SIGNAL_GROUPS = ("child", "family", "serious", "complex_needs", "pregnancy")
+# the groups' headings, looked up as text(f"group_{group}") (named here for `make translations`)
+GROUP_TEXTS = (N_("group_child"), N_("group_family"), N_("group_serious"), N_("group_complex_needs"),
+               N_("group_pregnancy"))
 
 _page_cache: dict[tuple[str, str, str], GuidePage] = {}
 _dates: dict[tuple[str, str], str] = {}
@@ -50,8 +53,8 @@ def _frame(**context: Any) -> dict[str, Any]:
     lang = current_language()
     endpoint = request.endpoint or "pages.index"
     args = dict(request.view_args or {})
-    switch = [{"code": code, "name": LANGUAGE_NAMES[code], "current": code == lang,
-               "url": url_for(endpoint, **args, lang=code)} for code in LANGUAGES]
+    switch = [{"code": code, "name": name, "current": code == lang, "url": url_for(endpoint, **args, lang=code)}
+              for code, name in language_names().items()]
     return {"lang": lang, "t": texts(lang), "langs": switch, **context}
 
 

@@ -62,3 +62,32 @@ def test_every_route_is_in_the_api_doc(app: Flask) -> None:
              for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
     missing = sorted(path for path in paths if f"`GET {path}`" not in text and f"`POST {path}`" not in text)
     assert not missing, f"docs/api.md does not describe these routes: {missing}"
+
+
+def _anchors(markdown: str) -> set[str]:
+    """The anchors a heading gets when the page is rendered (GitHub's rule: lower case, spaces to
+    hyphens, punctuation other than hyphens and underscores dropped)."""
+    anchors = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", markdown, flags=re.MULTILINE):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        anchors.add(slug)
+    return anchors
+
+
+def test_links_between_the_docs_lead_somewhere() -> None:
+    """Every relative link in README.md and docs/*.md names a file of the repository and, when it
+    has one, a heading of that file."""
+    root = API_DOC.parent.parent
+    broken: list[str] = []
+    for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):  # http:, https:, mailto:
+                continue
+            path, _, anchor = target.partition("#")
+            file = (page.parent / path).resolve() if path else page
+            if not file.exists():
+                broken.append(f"{page.relative_to(root)}: {target} (no such file)")
+            elif anchor and file.suffix == ".md" and anchor not in _anchors(file.read_text(encoding="utf-8")):
+                broken.append(f"{page.relative_to(root)}: {target} (no such heading)")
+    assert not broken, "broken links:\n" + "\n".join(broken)

@@ -16,7 +16,13 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import given
+from hypothesis import strategies as st
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 from werkzeug.test import TestResponse
+
+from service.http import accept_language
 
 NATIONAL = "/v1/municipalities/national"
 DECISIONS = f"{NATIONAL}/decisions"
@@ -516,6 +522,48 @@ def test_language_negotiation(client: FlaskClient, query: str, accept: str | Non
     assert catalog.status_code == 200
     assert catalog.headers["Content-Language"] == lang
     assert catalog.get_json()["lang"] == lang
+
+
+_ALIASES = {"nb": "nb", "no": "nb", "nob": "nb", "nn": "nn", "nno": "nn", "en": "en", "eng": "en"}
+
+
+def _reference_accept_language(header: str) -> str:
+    """The hand-written parser the service used before werkzeug's, kept as the oracle: the highest
+    q-value wins, the earlier of equal ones, a region is ignored, nothing supported means nb."""
+    best, best_q = "nb", 0.0
+    for part in header.split(","):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                q = float(value)
+        lang = _ALIASES.get(tag.strip().lower().split("-")[0])
+        if lang and q > best_q and 0 < q <= 1:
+            best, best_q = lang, q
+    return best
+
+
+_TAGS = st.sampled_from(["nb", "nn", "en", "no", "nob", "nno", "eng", "nb-NO", "nn-NO", "en-GB", "En-us", "NB",
+                         "da", "sv", "de-DE", "*", "zh-Hant-TW", "x"])
+_QS = st.sampled_from(["", ";q=1", ";q=1.0", ";q=1.000", ";q=0", ";q=0.", ";q=0.000", ";q=0.5", ";q=0.50",
+                       ";q=0.001", ";q=0.999", " ; q=0.7", "; q=0.3", ";level=1"])
+
+
+@given(st.lists(st.tuples(_TAGS, _QS), max_size=6), st.sampled_from([",", ", ", " , "]))
+def test_accept_language_gives_the_answers_of_the_former_parser(items: list[tuple[str, str]], sep: str) -> None:
+    header = sep.join(tag + q for tag, q in items)
+    assert accept_language(parse_accept_header(header, LanguageAccept)) == _reference_accept_language(header)
+
+
+@pytest.mark.parametrize(("accept", "lang"), [
+    ("nn;q=0.8, en;q=0.8, nb;q=0.8", "nn"),
+    ("x, en, nn", "en"),
+    ("de;q=0.9, nno;q=0.5, no;q=0.5", "nn"),
+])
+def test_accept_language_tie_goes_to_the_earlier_language(client: FlaskClient, accept: str, lang: str) -> None:
+    """The former parser let a later language of equal q win over any but the first item."""
+    assert client.get("/v1/catalog", headers={"Accept-Language": accept}).headers["Content-Language"] == lang
 
 
 @pytest.mark.parametrize(("method", "path"), [

@@ -232,5 +232,24 @@ def test_explain_prints_conditions_and_matches(tmp_path: Path, capsys: pytest.Ca
                 "--municipalities", str(MUNICIPALITIES)]) == 0
     out = capsys.readouterr().out
     assert "Report to child welfare" in out and "barnehageloven § 46" in out
-    assert "when: violence_by_caregiver / sexual_abuse (at least reason_to_believe) and subject.age < 18" in out
-    assert "matched: sexual_abuse" in out
+    # the rule abuse_by_caregiver_report: either signal at reason_to_believe, a child under 18
+    assert "When: Violence by a caregiver or sexual abuse (reason to believe), under 18" in out
+    assert "Signs: Sexual abuse" in out
+    assert "Notify the police (today) [notify_police]" in out
+
+
+def test_explain_in_bokmal_prints_no_codes_or_english_words(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """It printed "Samtykke: both_parents – satisfied", "when:" and "matched:" in a bokmål report."""
+    request = tmp_path / "case.json"
+    request.write_text('{"subject": {"kind": "child", "age": 8}, "reporter": {"service": "kindergarten"}, '
+                       '"signals": [{"code": "sexual_abuse", "strength": "reason_to_believe"}]}', encoding="utf-8")
+    assert bti(["explain", "national", str(request), "--lang", "nb", "--municipalities", str(MUNICIPALITIES)]) == 0
+    out = capsys.readouterr().out
+    for leaked in ("both_parents –", "satisfied", "not given", "when:", "matched:", "blocks level", "Steps:", "due"):
+        assert leaked not in out, leaked
+    # both parents share responsibility by default and nobody has been asked yet
+    assert "Samtykke: Begge foreldrene – ikke gitt" in out
+    assert "Når: Vold fra omsorgsperson eller seksuelle overgrep (grunn til å tro), under 18 år" in out
+    assert "Tegn: Seksuelle overgrep" in out
+    assert "Varsle politiet (i dag) [notify_police]" in out
