@@ -29,7 +29,7 @@ from typing import Any
 from marshmallow.experimental.context import Context
 
 from load.mix import Item, build_mix
-from load.results import BUNDLED, RESULTS, percentile, update_results
+from load.results import BUNDLED, RESULTS, percentile, publish
 from rules.evaluate import evaluate
 from rules.loader import load_registry
 from schemas.request import DecisionRequestSchema
@@ -218,10 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warmup = args.warmup if args.warmup is not None else min(3.0, args.seconds / 10)
     result = bench(args.municipalities, args.seconds, args.sample_every, warmup)
-    update_results(result, "bench", args.out)
-    print(report(result))
-    print(f"written to {args.out}")
-    return 0
+    return publish(result, "bench", args.out, report(result))
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from marshmallow.experimental.context import Context
 
 from load.generate_guides import COUNT, generate
 from load.mix import Item, build_mix
-from load.results import BUNDLED, RESULTS, percentile, rss_mb, update_results
+from load.results import BUNDLED, RESULTS, percentile, publish, rss_mb
 from load.server import Server, bti_serve
 from rules.evaluate import evaluate
 from rules.loader import GUIDE_FILE, NATIONAL, load_registry
@@ -238,10 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         root = args.guides or Path(tmp) / "municipalities"
         generate(root, args.count)
         result = measure(root, args.workers, args.seconds, args.http_requests)
-    update_results(result, "scale", args.out)
-    print(report(result))
-    print(f"written to {args.out}")
-    return 0
+    return publish(result, "scale", args.out, report(result))
 
 
 if __name__ == "__main__":

@@ -66,6 +66,14 @@ def update_results(fields: dict[str, Any], section: str, path: Path = RESULTS) -
     return data
 
 
+def publish(fields: dict[str, Any], section: str, path: Path, report: str) -> int:
+    """Merge the figures into ``path`` (see update_results), print the report; exit status 0."""
+    update_results(fields, section, path)
+    print(report)
+    print(f"written to {path}")
+    return 0
+
+
 def percentile(sorted_values: list[float], p: float) -> float:
     """The ``p``-th percentile (0–100) of already sorted values, nearest rank."""
     if not sorted_values:

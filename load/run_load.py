@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from load.results import BUNDLED, HERE, RESULTS, update_results
+from load.results import BUNDLED, HERE, RESULTS, publish
 from load.server import Server, bti_serve
 
 LOCUSTFILE = HERE / "locustfile.py"
@@ -144,10 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             healthz = run_locust(server, "healthz", args.users, args.spawn_rate, args.seconds, folder,
                                  args.batch_size)
         result = summarise(mix, healthz, args.batch_size, args, args.workers)
-    update_results(result, "load", args.out)
-    print(report(result))
-    print(f"written to {args.out}")
-    return 0
+    return publish(result, "load", args.out, report(result))
 
 
 if __name__ == "__main__":

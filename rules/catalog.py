@@ -10,7 +10,7 @@ from rules.errors import Problem, RuleFileError
 from rules.grammar import CatalogFileSchema
 from rules.messages import closest
 from rules.model import SUBJECT_KINDS, ActorRef, Catalog, ForbiddenInfo, Service, SignalInfo, StepInfo
-from rules.validate import validate
+from rules.validate import validate_document
 from rules.yamlsource import display_name, read_yaml
 
 CATALOG_FILE = "catalog.yaml"
@@ -19,7 +19,7 @@ CATALOG_FILE = "catalog.yaml"
 def load_catalog(path: Path, root: Path | None = None) -> Catalog:
     """The catalog in ``path``; raise RuleFileError listing every problem."""
     doc = read_yaml(path, display_name(path, root))
-    data = validate(CatalogFileSchema(), doc)
+    data = validate_document(CatalogFileSchema(), doc)
     problems: list[Problem] = []
     services = {code: Service(code, e["label"], e["health"], i, reports=e["reports"])
                 for i, (code, e) in enumerate(data["services"].items())}

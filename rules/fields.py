@@ -61,7 +61,7 @@ FIELDS: dict[str, FieldSpec] = {
         # before the pause and the consent gate
         FieldSpec("decision.ladder_level", "d_ladder", "int", 2, minimum=0, maximum=3),
         FieldSpec("decision.urgent", "d_urgent", "bool", 2),  # a phase-1 rule gave an urgent step
-        FieldSpec("decision.parents_suspected", "d_susp", "bool", 2),
+        FieldSpec("decision.parents_suspected", "d_susp", "bool", 2),  # national rules 3, 3 b and 4
         FieldSpec("consent.required_from", "c_from", "enum", 2, CONSENT_PARTIES, absent=NO_PARTY),
         FieldSpec("consent.answer", "c_ans", "enum", 2, CONSENT_ANSWERS),  # of whoever must consent
         # after the pause and the consent gate

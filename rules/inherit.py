@@ -106,7 +106,7 @@ def weakening_problems(rule: Rule, index: int, doc: Document, kept: Iterable[Rul
                       "youth_consent_age setting"))
     if out.sets:
         found.append(((*where, "then", "sets"),
-                      "parents_suspected is set only by national rules 3–4 (docs/national-guide.md); "
+                      "parents_suspected is set only by national rules 3, 3 b and 4 (docs/national-guide.md); "
                       "it would pause the ladder"))
     return [Problem(doc.file, doc.line_of(path), format_path(path), message) for path, message in found]
 

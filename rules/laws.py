@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import fields, validate
 
 from rules.errors import Problem, RuleFileError
-from rules.grammar import TextField
-from rules.messages import closest, flatten
+from rules.grammar import StrictSchema, TextField
+from rules.messages import closest
 from rules.model import Catalog, Text
+from rules.validate import validate_document
 from rules.yamlsource import Document, format_path, read_yaml
 
 LAWS_FILE = "laws.yaml"
@@ -101,17 +102,12 @@ class LawRegistry:
 # --- grammar -------------------------------------------------------------------------------
 
 
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-class SectionSchema(_Strict):
+class SectionSchema(StrictSchema):
     about = TextField(required=True)
     parts = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
 
 
-class ActSchema(_Strict):
+class ActSchema(StrictSchema):
     title = fields.String(required=True, validate=validate.Length(min=1))
     id = fields.String(required=True, validate=validate.Regexp(LOVDATA_ID, error=LOVDATA_HINT))
     url = fields.Url(required=True, schemes={"https"})
@@ -121,13 +117,13 @@ class ActSchema(_Strict):
                            values=fields.Nested(SectionSchema), required=True, validate=validate.Length(min=1))
 
 
-class AffectedSchema(_Strict):
+class AffectedSchema(StrictSchema):
     citation = fields.String(required=True)
     becomes = fields.String(required=True, allow_none=True)
     what = TextField(required=True)
 
 
-class ChangeSchema(_Strict):
+class ChangeSchema(StrictSchema):
     id = fields.String(required=True, validate=validate.Regexp(LOVDATA_ID, error=LOVDATA_HINT))
     title = fields.String(required=True, validate=validate.Length(min=1))
     url = fields.Url(required=True, schemes={"https"})
@@ -136,7 +132,7 @@ class ChangeSchema(_Strict):
     affects = fields.List(fields.Nested(AffectedSchema), required=True, validate=validate.Length(min=1))
 
 
-class LawsFileSchema(_Strict):
+class LawsFileSchema(StrictSchema):
     acts = fields.Dict(keys=fields.String(validate=validate.Length(min=1)), values=fields.Nested(ActSchema),
                        required=True)
     changes = fields.List(fields.Nested(ChangeSchema), load_default=list)
@@ -149,11 +145,7 @@ def _section_url(act_url: str, section: str) -> str:
 def load_laws(path: Path, display: str | None = None) -> LawRegistry:
     """Read and validate ``laws.yaml``; RuleFileError lists every problem with its line."""
     doc = read_yaml(path, display)
-    try:
-        data = LawsFileSchema().load(doc.data if doc.data is not None else {})
-    except ValidationError as exc:
-        raise RuleFileError([Problem(doc.file, doc.line_of(p), format_path(p), m, tuple(s))
-                             for p, m, s in flatten(exc.messages)]) from None
+    data = validate_document(LawsFileSchema(), doc)
     acts = {}
     for name, a in data["acts"].items():
         sections = {key: Section(name, key, s["about"], tuple(s["parts"]),

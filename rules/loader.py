@@ -27,7 +27,7 @@ from rules.laws import LAWS_FILE, check_catalog_citations
 from rules.model import NATIONAL, Guide, Rule, Settings
 from rules.prepare import PreparedGuide, prepare
 from rules.rulefile import RULES_DIR, load_rule_file
-from rules.validate import validate
+from rules.validate import validate_document
 from rules.yamlsource import display_name, read_yaml
 
 __all__ = ["CATALOG_FILE", "GUIDE_FILE", "NATIONAL", "RULES_DIR", "Registry", "load_guide", "load_registry"]
@@ -63,13 +63,13 @@ def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = 
         laws, found = check_catalog_citations(catalog, folder, display_name(folder / CATALOG_FILE, root),
                                               display_name(folder / LAWS_FILE, root))
         problems.extend(found)
-        head = validate(GuideFileSchema(), guide_doc, {"catalog": catalog})
+        head = validate_document(GuideFileSchema(), guide_doc, {"catalog": catalog})
         inherited: list[Rule] = []
         settings = Settings()
         files: list[tuple[str, bytes]] = [(CATALOG_FILE, (folder / CATALOG_FILE).read_bytes())]
         level_names = dict(catalog.levels)
     else:
-        head = validate(GuideFileSchema(), guide_doc, {"catalog": baseline.catalog})
+        head = validate_document(GuideFileSchema(), guide_doc, {"catalog": baseline.catalog})
         catalog, found = municipal_catalog(baseline.catalog, head, guide_doc)
         problems.extend(found)
         inherited, found = inherited_rules(baseline.rules, head, guide_doc)

@@ -11,7 +11,7 @@ from rules.errors import Problem, RuleFileError
 from rules.fields import FIELDS
 from rules.grammar import RuleFileHeadSchema, RuleSchema
 from rules.model import URGENT_STEPS, Catalog, Condition, FieldTest, Rule, SignalTest, walk_condition
-from rules.validate import validate
+from rules.validate import validate_document
 from rules.yamlsource import Document, display_name, format_path, read_yaml
 
 RULES_DIR = "rules"
@@ -35,7 +35,7 @@ def _phase_problems(rule: Rule, doc: Document, index: int) -> list[Problem]:
          "who must consent is decided from the request alone"),
         (bool(out.sets) and rule.phase > 1, "sets", "derived facts are set from the request alone"),
         (bool(URGENT_STEPS & set(out.steps)) and rule.phase > 1, "steps",
-         "urgent notification steps (112, barnevernvakt, police, report to child welfare) decide whether the "
+         "urgent notification steps (112, 113, barnevernvakt, police, report to child welfare) decide whether the "
          "ladder pauses, so the rule that gives them may test only the request"),
     ]
     return [Problem(doc.file, doc.line_of((*where, key)), format_path((*where, key)), message)
@@ -51,7 +51,7 @@ def load_rule_file(path: Path, guide_id: str, catalog: Catalog, start: int,
     context = {"catalog": catalog}
     raw = doc.data if isinstance(doc.data, dict) else {}
     try:
-        data = validate(RuleFileHeadSchema(), doc, context)
+        data = validate_document(RuleFileHeadSchema(), doc, context)
     except RuleFileError as exc:
         problems.extend(exc.problems)
         data = {"group": raw.get("group", "?"), "hit": raw.get("hit", "all"), "rules": raw.get("rules")}
@@ -59,7 +59,7 @@ def load_rule_file(path: Path, guide_id: str, catalog: Catalog, start: int,
     loaded: list[tuple[int, dict[str, Any]]] = []
     for i, raw_rule in enumerate(raw_rules):
         try:
-            loaded.append((i, validate(RuleSchema(), doc, context, raw_rule, ("rules", i))))
+            loaded.append((i, validate_document(RuleSchema(), doc, context, raw_rule, ("rules", i))))
         except RuleFileError as exc:
             problems.extend(exc.problems)
     rules: list[Rule] = []

@@ -52,7 +52,7 @@ def _keys_at(schema: Schema, path: tuple[str | int, ...]) -> list[str]:
     return list(current.fields) if isinstance(current, Schema) else []
 
 
-def validate(schema: Schema, doc: Document, context: Mapping[str, Any] | None = None,
+def validate_document(schema: Schema, doc: Document, context: Mapping[str, Any] | None = None,
              data: Any = None, prefix: tuple[str | int, ...] = ()) -> Any:
     """Load ``data`` (default: the whole document) with ``schema``; every error becomes a
     Problem with its line; ``prefix`` is where ``data`` sits in the document."""

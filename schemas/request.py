@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
 from marshmallow.experimental.context import Context
 
 from rules.case import Case
+from rules.grammar import StrictSchema
 from rules.messages import closest
 from rules.model import (
     CONSENT_ANSWERS,
@@ -136,11 +137,6 @@ class SignalField(_Documented):
         if errors:
             raise ValidationError(errors)
         return str(code), str(strength)
-
-
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
 
 
 class SubjectSchema(StrictSchema):

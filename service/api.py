@@ -18,7 +18,7 @@ from rules.decision import Decision
 from rules.errors import EngineError
 from rules.evaluate import evaluate
 from rules.messages import field_path
-from rules.model import DEFAULT_LANGUAGE, Guide
+from rules.model import DEFAULT_LANGUAGE, NATIONAL, Guide
 from rules.model import LANGUAGES as RULE_LANGUAGES
 from rules.prepare import PreparedGuide
 from schemas.decision import (
@@ -233,7 +233,7 @@ def get_municipality(municipality: str) -> Any:
             errors=(ErrorCode.INVALID_REQUEST, ErrorCode.GUIDE_UNAVAILABLE))
 def get_catalog() -> Any:
     _check_lang()
-    guide = _guide("national")
+    guide = _guide(NATIONAL)
     return catalog_body(guide.catalog, current_language())
 
 

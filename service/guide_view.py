@@ -14,7 +14,11 @@ from typing import Any
 
 from i18n import N_, ntext, text
 from rules.describe import describe_condition
+from rules.fields import compare
 from rules.model import (
+    INVOLVED_REF,
+    NATIONAL,
+    REPORTER_REF,
     STRENGTHS,
     URGENT_STEPS,
     ActorRef,
@@ -29,9 +33,9 @@ from rules.model import (
     Settings,
     SignalTest,
     StepInfo,
+    walk_condition,
 )
 
-REPORTER_REF, INVOLVED_REF = "reporter.service", "status.services_involved"
 LEVEL_PATH = "decision.level"
 SETTING_ROWS = ("child_age", "pregnant_age", "youth_consent_age", "level0_decision_days", "level2_meeting_days",
                 "evaluation_interval_days", "relay_log_from_level", "services_for_level_3")
@@ -212,8 +216,6 @@ def sentence(cond: Partial, guide: Guide, lang: str, known: frozenset[str] = fro
 
 
 def _holds(level: int, op: str, value: Any) -> bool:
-    if op == "equals":
-        return bool(level == value)
     if op == "one_of":
         return level in value
     if op == "not_one_of":
@@ -222,8 +224,7 @@ def _holds(level: int, op: str, value: Any) -> bool:
         return bool(value[0] <= level <= value[1])
     if op == "present":
         return bool(value)  # a decision always has a level
-    return {"at_least": level >= value, "at_most": level <= value, "above": level > value,
-            "below": level < value}[op]
+    return compare(op, level, value)  # equals, at_least, at_most, above, below
 
 
 def at_level(cond: Condition, level: int, settings: Settings, path: str = LEVEL_PATH) -> Partial:
@@ -255,21 +256,12 @@ def at_level(cond: Condition, level: int, settings: Settings, path: str = LEVEL_
     return cond
 
 
-def _walk(cond: Condition) -> Iterable[Condition]:
-    yield cond
-    if isinstance(cond, AllOf | AnyOf):
-        for item in cond.items:
-            yield from _walk(item)
-    elif isinstance(cond, NotOf):
-        yield from _walk(cond.item)
-
-
 def tests_level(rule: Rule) -> bool:
-    return any(isinstance(c, FieldTest) and c.path == LEVEL_PATH for c in _walk(rule.when))
+    return any(isinstance(c, FieldTest) and c.path == LEVEL_PATH for c, _ in walk_condition(rule.when))
 
 
 def has_signal_test(cond: Partial) -> bool:
-    return not isinstance(cond, bool) and any(isinstance(c, SignalTest) for c in _walk(cond))
+    return not isinstance(cond, bool) and any(isinstance(c, SignalTest) for c, _ in walk_condition(cond))
 
 
 # --- what the page shows -------------------------------------------------------------------
@@ -398,7 +390,7 @@ def _outcome(rule: Rule, guide: Guide, lang: str) -> str:
 def rule_view(rule: Rule, guide: Guide, lang: str, known: frozenset[str] = frozenset()) -> RuleView:
     return RuleView(
         id=rule.id, title=rule.title.in_lang(lang), because=rule.because.in_lang(lang),
-        when=sentence(rule.when, guide, lang, known), local=rule.guide != "national",
+        when=sentence(rule.when, guide, lang, known), local=rule.guide != NATIONAL,
         steps=tuple(step_view(s, guide, lang) for s in _catalog_order(rule.then.steps, guide)),
         forbidden=tuple((f, guide.catalog.forbidden[f].label.in_lang(lang), guide.catalog.forbidden[f].legal_basis)
                         for f in rule.then.forbidden),
@@ -412,7 +404,7 @@ def _catalog_order(codes: Iterable[str], guide: Guide) -> list[str]:
 
 
 def _is_bypass(rule: Rule) -> bool:
-    return rule.group == "bypass" or (rule.guide != "national" and bool(URGENT_STEPS & set(rule.then.steps)))
+    return rule.group == "bypass" or (rule.guide != NATIONAL and bool(URGENT_STEPS & set(rule.then.steps)))
 
 
 def bypass_cards(guide: Guide, lang: str) -> tuple[list[BypassCard], list[RuleView]]:
@@ -544,7 +536,7 @@ def build_guide_page(guide: Guide, national: Guide, lang: str) -> GuidePage:
                          if not s.local and code in national.catalog.services
                          and s.label != national.catalog.services[code].label]
     page.settings = _settings_rows(guide, national, lang)
-    page.local_rules = [rule_view(r, guide, lang) for r in guide.rules if r.guide != "national"]
+    page.local_rules = [rule_view(r, guide, lang) for r in guide.rules if r.guide != NATIONAL]
     used = {s for r in guide.rules for s in r.then.steps}
     page.duties = [(step_view(c, guide, lang), guide.catalog.steps[c].text.in_lang(lang))
                    for c in _catalog_order(used, guide)]

@@ -1,6 +1,7 @@
 """The import graph keeps one direction: no cycle between the packages, the rule language and its
-engine (rules/) free of the wire format, the service, the toolkit and Flask, and the wire format
-(schemas/) free of the service and the toolkit. Read from the source (every import statement,
+engine (rules/) free of the wire format, the service, the toolkit, the translations and Flask, the
+translations (i18n/) below the wire format, and the wire format (schemas/) free of the service and
+the toolkit. Read from the source (every import statement,
 also those inside functions), so nothing needs to be imported to check it."""
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("rules", "schemas", "service", "toolkit", "load", "tests")
+PACKAGES = ("rules", "i18n", "schemas", "service", "toolkit", "load", "tests")
 FORBIDDEN = {
-    "rules": {"schemas", "service", "toolkit", "load", "tests", "flask", "werkzeug"},
+    "rules": {"i18n", "schemas", "service", "toolkit", "load", "tests", "flask", "werkzeug"},
+    "i18n": {"schemas", "service", "toolkit", "load", "tests", "flask"},
     "schemas": {"service", "toolkit", "load", "tests", "flask"},
     "toolkit": {"service", "load", "tests"},
     "service": {"load", "tests"},
@@ -80,7 +82,7 @@ def test_no_import_cycle_between_packages() -> None:
 
 
 def test_only_the_engine_adapter_imports_durable_rules() -> None:
-    users = sorted({where.split(":")[0] for p in ("rules", "schemas", "service", "toolkit", "load")
+    users = sorted({where.split(":")[0] for p in ("rules", "i18n", "schemas", "service", "toolkit", "load")
                     for name, where_list in GRAPH[p].items() if name.startswith("durable")
                     for where in where_list})
     assert users == ["rules/engine.py"]

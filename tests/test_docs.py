@@ -91,3 +91,10 @@ def test_links_between_the_docs_lead_somewhere() -> None:
             elif anchor and file.suffix == ".md" and anchor not in _anchors(file.read_text(encoding="utf-8")):
                 broken.append(f"{page.relative_to(root)}: {target} (no such heading)")
     assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+def test_the_readme_links_every_page_of_the_docs() -> None:
+    root = API_DOC.parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    missing = [page.name for page in sorted((root / "docs").glob("*.md")) if f"](docs/{page.name})" not in readme]
+    assert not missing, f"README.md's docs list does not link: {missing}"

@@ -111,48 +111,25 @@ def test_routing_may_be_replaced(tmp_path: Path) -> None:
     assert ("school_health", "involve") not in actors  # the national routing is gone
 
 
+def one_rule(then: str, group: str = "local", rule_id: str = "r", when: str = "{signal: school_absence}",
+             ) -> dict[str, str]:
+    """A municipal rule file (x.yaml) of one rule."""
+    return {"x.yaml": f"group: {group}\nrules:\n  - id: {rule_id}\n    title: T\n    because: B\n"
+                      f"    when: {when}\n    then: {then}\n"}
+
+
 @pytest.mark.parametrize(("guide_extra", "rules", "path", "needle"), [
     ("replaces: [bypass]\n", {}, "replaces[0]", "national.bypass carries national rules 1–7"),
     ("replaces: [consent]\n", {}, "replaces[0]", "cannot be replaced or removed"),
     ("replaces: [routng]\n", {}, "replaces[0]", "there is no national group 'routng'"),
     ("local_services:\n  ppt: {label: PPT}\n", {}, "local_services.ppt", "national service code"),
     ("settings:\n  child_age: {min: 0, max: 30}\n", {}, "settings.child_age", "wider than the national 0–25"),
-    ("", {"x.yaml": """\
-        group: bypass
-        rules:
-          - id: acute_danger
-            title: "Akutt fare"
-            because: "Vi gjør det annerledes."
-            when: {signal: acute_danger}
-            then: {steps: [discuss_with_leader]}
-        """}, "rules[0].id", "national.bypass.acute_danger is a national rule"),
-    ("", {"x.yaml": """\
-        group: local
-        rules:
-          - id: cap
-            title: "Tak"
-            because: "Vi holder nivået nede."
-            when: {signal: school_absence}
-            then: {level_at_most: 0}
-        """}, "rules[0].then.level_at_most", "cannot cap the level"),
-    ("", {"x.yaml": """\
-        group: local
-        rules:
-          - id: quiet
-            title: "Ikke foreldre"
-            because: "Vi snakker ikke med foreldrene."
-            when: {signal: school_absence}
-            then: {forbidden: [talk_with_parents_first]}
-        """}, "rules[0].then.forbidden", "removes talk_with_parents"),
-    ("", {"x.yaml": """\
-        group: local
-        rules:
-          - id: suspect
-            title: "Mistenk"
-            because: "Vi mistenker."
-            when: {signal: high_conflict}
-            then: {sets: [parents_suspected]}
-        """}, "rules[0].then.sets", "only by national rules 3–4"),
+    ("", one_rule("{steps: [discuss_with_leader]}", group="bypass", rule_id="acute_danger",
+                  when="{signal: acute_danger}"), "rules[0].id", "national.bypass.acute_danger is a national rule"),
+    ("", one_rule("{level_at_most: 0}"), "rules[0].then.level_at_most", "cannot cap the level"),
+    ("", one_rule("{forbidden: [talk_with_parents_first]}"), "rules[0].then.forbidden", "removes talk_with_parents"),
+    ("", one_rule("{sets: [parents_suspected]}", when="{signal: high_conflict}"), "rules[0].then.sets",
+     "only by national rules 3, 3 b and 4"),
 ])
 def test_weakening_the_baseline_is_refused(tmp_path: Path, guide_extra: str, rules: dict[str, str], path: str,
                                            needle: str) -> None:

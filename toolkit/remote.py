@@ -26,6 +26,8 @@ def summary_from_json(body: dict[str, Any]) -> dict[str, Any]:
         "forbidden": [f["code"] for f in body["forbidden"]],
         "actors": [f"{a['service']}:{a['role']}" for a in body["actors"]],
         "consent": dict(body["consent"]),
+        "legal_basis": {e["code"]: e["legal_basis"] for e in [*body["steps"], *body["forbidden"]]},
+        "guidance": {e["code"]: e["guidance"] for e in [*body["steps"], *body["forbidden"]]},
         "error": None,
     }
 

@@ -40,7 +40,10 @@ from rules.prepare import PreparedGuide
 from rules.yamlsource import read_yaml
 from schemas.request import DecisionRequestSchema
 
-EXPECT_KEYS = ("level", "urgent", "steps", "forbidden", "actors", "consent", "level_name", "error")
+EXPECT_KEYS = ("level", "urgent", "steps", "forbidden", "actors", "consent", "level_name", "legal_basis", "guidance",
+               "error")
+# expectations that name only some entries: {step or forbidden code: [its legal basis or guidance]}
+PARTIAL_KEYS = ("consent", "legal_basis", "guidance")
 
 
 @dataclass(frozen=True)
@@ -202,8 +205,8 @@ def compare_decision(outcome: Outcome, actual: dict[str, Any], fired: tuple[str,
     outcome.fired = fired
     for key, wanted in outcome.scenario.expect.items():
         got = actual.get(key)
-        if key == "consent" and isinstance(wanted, dict):
-            got = {k: actual["consent"].get(k) for k in wanted}
+        if key in PARTIAL_KEYS and isinstance(wanted, dict):
+            got = {k: actual[key].get(k) for k in wanted}
         if wanted != got:
             outcome.mismatches.append((key, wanted, got))
     return outcome
@@ -220,6 +223,10 @@ def decision_summary(decision: Decision) -> dict[str, Any]:
         "actors": [f"{a.service}:{a.role}" for a in decision.actors],
         "consent": {"required_from": decision.consent.required_from, "satisfied": decision.consent.satisfied,
                     "blocks_level": decision.consent.blocks_level},
+        "legal_basis": {**{s.code: list(s.legal_basis) for s in decision.steps},
+                        **{f.code: list(f.legal_basis) for f in decision.forbidden}},
+        "guidance": {**{s.code: list(s.guidance) for s in decision.steps},
+                     **{f.code: list(f.guidance) for f in decision.forbidden}},
         "error": None,
     }
 
