@@ -24,7 +24,7 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest
 
-# the quick loop while working: every test but those marked slow (servers, diff, differential, fuzz)
+# the quick loop while working: every test but those marked slow (servers, browser, diff, differential, fuzz)
 test-quick: setup
 	$(BIN)/python -m pytest -q -m "not slow"
 

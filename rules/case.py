@@ -32,6 +32,7 @@ class Case:
     measures_effective: str | None = None
     services_involved: tuple[str, ...] = ()
     complex_long_term_needs: bool = False
+    step: str | None = None  # the id of the guide's pathway step the case is at (status.step)
 
     def consent_answer(self, required_from: str | None) -> str:
         return self.consent_subject if required_from == "subject" else self.consent_parents

@@ -11,8 +11,8 @@ Pure data in, pure data out: this module does not import the engine.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from rules.fields import (
@@ -41,6 +41,8 @@ from rules.model import (
 PHASES = (1, 2, 3)
 SENTINEL_PREFIX = "phase_"
 ACTION_PREFIX = "r"
+PATHWAY_PREFIX = "q"
+PATHWAY_PHASE = 1  # whether a pathway step applies depends on the request alone
 
 # A small intermediate form: ("and", (..)) ("or", (..)) ("cmp", attr, op, value) ("true",) ("false",)
 IR = tuple[Any, ...]
@@ -56,6 +58,8 @@ class CompiledGuide:
     rulesets: dict[int, dict[str, Any]]
     attributes: dict[int, tuple[str, ...]]
     action_rules: dict[str, int]  # durable rule name → index in guide.rules (not those that can never fire)
+    # durable rule name → index in guide.pathway.conditions (pathway steps and deadlines)
+    pathway_rules: dict[str, int] = field(default_factory=dict)
 
     @property
     def ruleset(self) -> dict[str, Any]:
@@ -63,7 +67,10 @@ class CompiledGuide:
         return {name: rule for phase in PHASES for name, rule in self.rulesets[phase].items()}
 
 
-def compile_rules(rules: Iterable[Rule], catalog: Catalog, settings: Settings) -> CompiledGuide:
+def compile_rules(rules: Iterable[Rule], catalog: Catalog, settings: Settings,
+                  pathway_conditions: Sequence[Condition] = ()) -> CompiledGuide:
+    """The rules, and the conditions of the guide's pathway steps and deadlines (which the
+    engine decides in phase 1, beside the rules: the session reports which of them hold)."""
     rulesets: dict[int, dict[str, Any]] = {phase: {} for phase in PHASES}
     attributes: dict[int, set[str]] = {phase: set() for phase in PHASES}
     action_rules: dict[str, int] = {}
@@ -75,10 +82,20 @@ def compile_rules(rules: Iterable[Rule], catalog: Catalog, settings: Settings) -
         rulesets[rule.phase][name] = {"all": [{"m": to_durable(ir, rule.phase)}], "pri": index + 1}
         attributes[rule.phase].update(attr for attr, _ in leaf_attrs(ir))
         action_rules[name] = index
+    pathway_rules: dict[str, int] = {}
+    for index, cond in enumerate(pathway_conditions):
+        ir = simplify(lower(cond, catalog, settings))
+        if ir == FALSE:
+            continue  # `bti check` reports the step; it never applies
+        name = f"{PATHWAY_PREFIX}{index}"
+        rulesets[PATHWAY_PHASE][name] = {"all": [{"m": to_durable(ir, PATHWAY_PHASE)}], "pri": 500_000 + index}
+        attributes[PATHWAY_PHASE].update(attr for attr, _ in leaf_attrs(ir))
+        pathway_rules[name] = index
     for phase in PHASES:
         # Fires last in its phase (highest pri); makes every asserted fact handled.
         rulesets[phase][f"{SENTINEL_PREFIX}{phase}"] = {"all": [{"m": {PHASE_ATTR: phase}}], "pri": 1_000_000}
-    return CompiledGuide(rulesets, {p: tuple(sorted(a)) for p, a in attributes.items()}, action_rules)
+    return CompiledGuide(rulesets, {p: tuple(sorted(a)) for p, a in attributes.items()}, action_rules,
+                         pathway_rules)
 
 
 def leaf_attrs(ir: IR) -> Iterable[tuple[str, Any]]:

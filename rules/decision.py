@@ -13,6 +13,13 @@ class ActorOut:
 
 
 @dataclass(frozen=True)
+class ContactOut:
+    label: str
+    phone: str | None
+    url: str | None
+
+
+@dataclass(frozen=True)
 class StepOut:
     code: str
     kind: str
@@ -21,6 +28,7 @@ class StepOut:
     legal_basis: tuple[str, ...]
     due_days: int | None
     guidance: tuple[str, ...] = ()
+    contact: ContactOut | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,52 @@ class ExplanationOut:
 
 
 @dataclass(frozen=True)
+class ToolOut:
+    id: str
+    title: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class OutcomeOut:
+    when: str
+    go: str
+    step: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class PathwayStepOut:
+    id: str
+    number: int
+    title: str
+    text: str
+    who: tuple[ActorOut, ...]
+    due_days: int | None
+    due_from: str | None
+    tools: tuple[ToolOut, ...]
+    outcomes: tuple[OutcomeOut, ...]
+    status: str
+
+
+@dataclass(frozen=True)
+class TeamOut:
+    service: str
+    label: str
+    text: str | None
+    url: str | None
+
+
+@dataclass(frozen=True)
+class PathwayOut:
+    level: int
+    title: str
+    paused: bool
+    steps: tuple[PathwayStepOut, ...]
+    teams: tuple[TeamOut, ...]
+
+
+@dataclass(frozen=True)
 class Decision:
     municipality: str
     version: str
@@ -61,3 +115,4 @@ class Decision:
     forbidden: tuple[ForbiddenOut, ...]
     consent: ConsentOut
     explanation: tuple[ExplanationOut, ...]
+    pathway: PathwayOut | None = None

@@ -2,10 +2,12 @@
 
     BTIError
     ├── RuleFileError      a rule, catalog or guide file is wrong (carries every problem found)
+    ├── StepError          status.step names a pathway step that does not apply to the case
     └── EngineError        durable_rules failed while evaluating a case
 
 (A request that does not fit its guide is refused by the request schema, schemas.request,
-before it becomes a Case; toolkit adds ScenarioFileError under BTIError.)
+before it becomes a Case — except a pathway step that does not apply to it, which only the
+engine can tell; toolkit adds ScenarioFileError under BTIError.)
 """
 
 from __future__ import annotations
@@ -48,3 +50,15 @@ class RuleFileError(BTIError):
 
 class EngineError(BTIError):
     """The rule engine failed; the decision is not given rather than given wrong."""
+
+
+class StepError(BTIError):
+    """``status.step`` names a step of the current level whose condition does not hold for the
+    case (the engine decides it); ``suggestions`` are steps that apply."""
+
+    field = "status.step"
+
+    def __init__(self, message: str, suggestions: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.suggestions = suggestions

@@ -20,6 +20,7 @@ from rules.decision import Decision
 from rules.errors import EngineError
 from rules.fields import FIELDS, PHASE_ATTR, fact_attributes
 from rules.model import LANGUAGES, URGENT_STEPS, Rule
+from rules.pathway_resolve import check_step
 from rules.prepare import PreparedGuide
 from rules.resolve import decide_level, first_hits, ladder_level, resolve
 
@@ -27,9 +28,9 @@ _LATER = {phase: {f.attr for f in FIELDS.values() if f.phase > phase} for phase 
 
 
 def _fired(prepared: PreparedGuide, names: list[str]) -> list[Rule]:
-    rules, index = prepared.guide.rules, prepared.compiled.action_rules
+    rules, index, pathway = prepared.guide.rules, prepared.compiled.action_rules, prepared.compiled.pathway_rules
     try:
-        return [rules[index[name]] for name in names]
+        return [rules[index[name]] for name in names if name not in pathway]
     except KeyError as exc:
         raise EngineError(f"the engine fired an unknown rule {exc}") from None
 
@@ -50,14 +51,21 @@ def evaluate(prepared: PreparedGuide, case: Case, lang: str = "nb", trace: Trace
     fact: dict[str, Any] = case_fact(case, guide.catalog, prepared.fact_template)
     with prepared.engine.session() as session:
         fact[PHASE_ATTR] = 1
-        phase1 = first_hits(_fired(prepared, session.assert_fact(fact)))
+        names = session.assert_fact(fact)
+        phase1 = first_hits(_fired(prepared, names))
+        # the pathway's step and deadline conditions that hold (decided with the phase-1 rules)
+        pathway_rules = prepared.compiled.pathway_rules
+        held = frozenset(pathway_rules[n] for n in names if n in pathway_rules)
+        check_step(guide, case, held)
         ladder = ladder_level(phase1, case)
         required_from = next((r.then.consent_from for r in phase1 if r.then.consent_from), None)
+        urgent = any(URGENT_STEPS & set(r.then.steps) for r in phase1)
+        suspected = any("parents_suspected" in r.then.sets for r in phase1)
         fact[PHASE_ATTR] = 2
         fact.update(fact_attributes({
             "decision.ladder_level": ladder,
-            "decision.urgent": any(URGENT_STEPS & set(r.then.steps) for r in phase1),
-            "decision.parents_suspected": any("parents_suspected" in r.then.sets for r in phase1),
+            "decision.urgent": urgent,
+            "decision.parents_suspected": suspected,
             "consent.required_from": required_from,
             "consent.answer": case.consent_answer(required_from),
         }))
@@ -70,4 +78,5 @@ def evaluate(prepared: PreparedGuide, case: Case, lang: str = "nb", trace: Trace
         trace.facts = [{k: v for k, v in fact.items() if k not in _LATER[1]} | {PHASE_ATTR: 1},
                        {k: v for k, v in fact.items() if k not in _LATER[2]} | {PHASE_ATTR: 2}, dict(fact)]
         trace.fired = [phase1, phase2, phase3]
-    return resolve(guide, case, [*phase1, *phase2, *phase3], levels, required_from, lang, prepared.step_outputs)
+    return resolve(guide, case, [*phase1, *phase2, *phase3], levels, required_from, lang, prepared.step_outputs,
+                   held, paused=urgent or suspected)

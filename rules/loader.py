@@ -6,7 +6,7 @@ adds its own. Every problem found is reported at once, each with file, line and 
 
     read (rules.yamlsource) → validate (rules.validate) → catalog (rules.catalog)
     → rule files (rules.rulefile) → inherit (rules.inherit) → checks (rules.checks)
-    → digest (rules.digest) → Guide → compile and start the engine (rules.prepare)
+    → pathway (rules.pathway_loader) → digest (rules.digest) → Guide → compile and start the engine (rules.prepare)
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from rules.grammar import GuideFileSchema
 from rules.inherit import inherited_rules, municipal_catalog, settings_problems, weakening_problems
 from rules.laws import LAWS_FILE, check_catalog_citations
 from rules.model import NATIONAL, Guide, Rule, Settings
+from rules.pathway import PATHWAY_FILE
+from rules.pathway_loader import coverage_problems, load_pathway
 from rules.prepare import PreparedGuide, prepare
 from rules.rulefile import RULES_DIR, load_rule_file
 from rules.validate import validate_document
@@ -107,12 +109,18 @@ def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = 
     if not rules:
         problems.append(Problem(display_name(folder, root), None, "", "the guide has no rules (rules/*.yaml)"))
     problems.extend(unset_setting_problems(rules, settings))
+    pathway, found, pathway_bytes = load_pathway(folder, head["id"], catalog,
+                                                 baseline.pathway if baseline else None,
+                                                 display_name(folder / PATHWAY_FILE, root))
+    if pathway_bytes is not None:
+        files.append((PATHWAY_FILE, pathway_bytes))
+    problems.extend(found or coverage_problems(pathway, head["id"], catalog, settings))
     if problems:
         raise RuleFileError(problems)
     return Guide(id=head["id"], name=head["name"], version=head["version"], digest=guide_digest(files),
                   settings=settings, catalog=catalog, rules=tuple(rules), level_names=level_names,
                   files=tuple(name for name, _ in sorted(files)), extends=head.get("extends"),
-                  date=head["date"].isoformat() if head.get("date") else None, laws=laws)
+                  date=head["date"].isoformat() if head.get("date") else None, laws=laws, pathway=pathway)
 
 
 @dataclass(frozen=True)

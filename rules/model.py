@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # rules.laws builds on this module
+if TYPE_CHECKING:  # rules.laws and rules.pathway build on this module
     from rules.laws import LawRegistry
+    from rules.pathway import Pathway
 
 NATIONAL = "national"  # the baseline guide every municipality's guide extends
 LANGUAGES = ("nb", "nn", "en")
@@ -285,9 +286,16 @@ class Guide:
     extends: str | None = None
     date: str | None = None  # when this version was adopted (guide.yaml `date:`), ISO
     laws: LawRegistry | None = field(default=None, compare=False, repr=False)  # the national guide's statutes
+    pathway: Pathway = field(default_factory=lambda: _empty_pathway())  # steps per level, tools, teams, contacts
 
     def level_name(self, level: int, lang: str) -> str:
         return self.level_names[level].in_lang(lang)
+
+
+def _empty_pathway() -> Pathway:
+    from rules.pathway import Pathway
+
+    return Pathway()
 
 
 @dataclass(frozen=True)

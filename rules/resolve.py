@@ -9,12 +9,13 @@ each once, with text and legal basis in the response language; actors de-duplica
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 
 from rules.case import Case
 from rules.decision import ActorOut, ConsentOut, Decision, ExplanationOut, ForbiddenOut, StepOut
 from rules.model import INVOLVED_REF, REPORTER_REF, ROLES, URGENT_STEPS, Catalog, Guide, Rule, StepInfo
+from rules.pathway_resolve import contact_out, resolve_pathway
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ class StepOutputs:
     decision (a prepared guide keeps one)."""
 
     def __init__(self, guide: Guide) -> None:
-        self._catalog, self._settings = guide.catalog, guide.settings
+        self._catalog, self._settings, self._pathway = guide.catalog, guide.settings, guide.pathway
         self._made: dict[tuple[str, str, str, tuple[str, ...]], StepOut] = {}
 
     def get(self, code: str, case: Case, lang: str) -> StepOut:
@@ -131,13 +132,17 @@ class StepOutputs:
             basis.extend(b for b in info.legal_basis_by_reporter.get(name, ()) if b not in basis)
         basis.extend(b for b in dict.fromkeys(by_signal) if b not in basis)
         due = 0 if info.due == "today" else (self._settings.value(info.due_setting) if info.due_setting else None)
+        contact = self._pathway.contact_for(info.code, info.actor.service if info.actor else None)
         return StepOut(info.code, info.kind, info.label.in_lang(lang), info.text.in_lang(lang), tuple(basis), due,
-                       info.guidance)
+                       info.guidance, contact_out(contact, lang))
 
 
 def resolve(guide: Guide, case: Case, fired: Sequence[Rule], levels: Levels, required_from: str | None,
-            lang: str, steps_made: StepOutputs | None = None) -> Decision:
-    """The decision from the rules that ``fired``; ``steps_made`` reuses step entries made before."""
+            lang: str, steps_made: StepOutputs | None = None, held: Set[int] = frozenset(),
+            paused: bool = False) -> Decision:
+    """The decision from the rules that ``fired``; ``steps_made`` reuses step entries made before;
+    ``held`` are the pathway conditions that hold for the case, ``paused`` whether rule 7's
+    condition holds (urgent, or parents suspected: the pathway waits)."""
     catalog, settings = guide.catalog, guide.settings
     steps = resolve_steps(fired, case, catalog)
     forbidden = sorted({f for r in fired for f in r.then.forbidden}, key=lambda f: catalog.forbidden[f].order)
@@ -166,4 +171,5 @@ def resolve(guide: Guide, case: Case, fired: Sequence[Rule], levels: Levels, req
             ExplanationOut(r.id, r.title.in_lang(lang), r.because.in_lang(lang), matched_signals(r, case))
             for r in explained
         ),
+        pathway=resolve_pathway(guide, case, held, levels.decided, paused, lang),
     )

@@ -52,3 +52,13 @@ def identity_numbers(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[t
             yield path
     elif isinstance(value, int) and not isinstance(value, bool) and is_identity_number(str(value)):
         yield path
+
+
+QUOTE_LIMIT = 64  # characters of a value sent to us that a message may repeat
+
+
+def excerpt(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``value`` as text for an error message: identity numbers masked, at most ``limit``
+    characters (the start and an ellipsis), so that a huge unknown value is not echoed back."""
+    text = redact(str(value))
+    return text if len(text) <= limit else text[:limit - 1] + "…"

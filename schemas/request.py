@@ -25,6 +25,7 @@ from rules.model import (
     Guide,
 )
 from schemas.i18n import Msg
+from schemas.privacy import excerpt
 
 MAX_SIGNALS = 50
 
@@ -53,7 +54,7 @@ class Enum(_Documented):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str) or value not in self.choices:
-            raise ValidationError(Msg("unknown_value", closest(value, self.choices), value=value,
+            raise ValidationError(Msg("unknown_value", closest(value, self.choices), value=excerpt(value),
                                       valid=", ".join(self.choices)))
         return value
 
@@ -69,7 +70,7 @@ class Code(_Documented):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         valid = getattr(_guide().catalog, self.section)
         if not isinstance(value, str) or value not in valid:
-            raise ValidationError(Msg("unknown_code", closest(value, valid), value=value))
+            raise ValidationError(Msg("unknown_code", closest(value, valid), value=excerpt(value)))
         return value
 
 
@@ -123,53 +124,66 @@ class SignalField(_Documented):
         errors: dict[str, list[Msg]] = {}
         for key in value:
             if key not in ("code", "strength"):
-                errors[key] = [Msg("unknown_field")]
+                errors[key] = [Msg("unknown_field_of", valid="code, strength")]
         code, strength = value.get("code"), value.get("strength", "concern")
         if "code" not in value:
             errors["code"] = [Msg("required")]
         elif not isinstance(code, str) or code not in signals:
-            errors["code"] = [Msg("unknown_code", closest(code, signals), value=code)]
+            errors["code"] = [Msg("unknown_code", closest(code, signals), value=excerpt(code))]
         if strength is None:
             strength = "concern"
         if not isinstance(strength, str) or strength not in STRENGTHS:
-            errors["strength"] = [Msg("unknown_value", closest(strength, STRENGTHS), value=strength,
+            errors["strength"] = [Msg("unknown_value", closest(strength, STRENGTHS), value=excerpt(strength),
                                       valid=", ".join(STRENGTHS))]
         if errors:
             raise ValidationError(errors)
         return str(code), str(strength)
 
 
-class SubjectSchema(StrictSchema):
+class RequestObjectSchema(StrictSchema):
+    """An object of the request: an unknown key is an error that lists the keys this object takes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.error_messages = {**self.error_messages,
+                               "unknown": Msg("unknown_field_of", valid=", ".join(self.fields))}
+
+
+class SubjectSchema(RequestObjectSchema):
     kind = Enum(SUBJECT_KINDS, required=True)
     # the range depends on the kind and the guide (checked with the other fields below)
     age = Int(required=True, metadata={"description": "whole years; national range 0–25 for a child, 12–55 "
                                                       "for a pregnant woman (her age); a guide may narrow it"})
 
 
-class ReporterSchema(StrictSchema):
+class ReporterSchema(RequestObjectSchema):
     service = Code("services", required=True)
 
 
-class FamilySchema(StrictSchema):
+class FamilySchema(RequestObjectSchema):
     parental_responsibility = Enum(RESPONSIBILITIES, allow_none=True, load_default=None)
 
 
-class ConsentSchema(StrictSchema):
+class ConsentSchema(RequestObjectSchema):
     parents = Enum(CONSENT_ANSWERS, allow_none=True, load_default=None)
     subject = Enum(CONSENT_ANSWERS[:4], allow_none=True, load_default=None)
 
 
-class StatusSchema(StrictSchema):
+class StatusSchema(RequestObjectSchema):
     current_level = Int(0, 3, allow_none=True, load_default=None)
     measures_effective = Enum(MEASURES, allow_none=True, load_default=None)
     services_involved = fields.List(Code("services"), allow_none=True, load_default=None)
     complex_long_term_needs = Bool(allow_none=True, load_default=None)
+    step = fields.String(allow_none=True, load_default=None,
+                         metadata={"description": "the id of the guide's pathway step the case is at now; "
+                                                  "a step of current_level that applies to this request",
+                                   "example": "1.4"})
 
 
 MAX_SERVICES = 100
 
 
-class DecisionRequestSchema(StrictSchema):
+class DecisionRequestSchema(RequestObjectSchema):
     subject = fields.Nested(SubjectSchema, required=True)
     reporter = fields.Nested(ReporterSchema, required=True)
     signals = fields.List(SignalField(), required=True,
@@ -206,6 +220,15 @@ class DecisionRequestSchema(StrictSchema):
             errors["consent"] = {"parents": [Msg("partial_needs_shared")]}
         if status.get("measures_effective") is not None and status.get("current_level") is None:
             errors["status"] = {"measures_effective": [Msg("measures_need_level")]}
+        step, current = status.get("step"), status.get("current_level")
+        if step is not None and current is None:
+            errors.setdefault("status", {})["step"] = [Msg("step_needs_level")]
+        elif step is not None and current is not None:
+            level = _guide().pathway.levels.get(current)
+            ids = [s.id for s in level.steps] if level else []
+            if step not in ids:
+                errors.setdefault("status", {})["step"] = [Msg("unknown_step", closest(step, ids) or ids[:3],
+                                                               value=step, level=current, valid=", ".join(ids))]
         subject = data.get("subject") or {}
         kind, age = subject.get("kind"), subject.get("age")
         guide, settings = _guide(), _guide().settings
@@ -245,10 +268,11 @@ class DecisionRequestSchema(StrictSchema):
             current_level=status.get("current_level"), measures_effective=status.get("measures_effective"),
             services_involved=involved,
             complex_long_term_needs=bool(status.get("complex_long_term_needs")),
+            step=status.get("step"),
         )
 
 
-class BatchRequestSchema(StrictSchema):
+class BatchRequestSchema(RequestObjectSchema):
     # each case is validated on its own (a bad one is answered at its index), so any value is a case here
     cases = fields.List(fields.Raw(metadata={"description": "a DecisionRequest (#/components/schemas/DecisionRequest)"
                                              "; an invalid one is answered with an error at its index"}),

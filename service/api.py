@@ -14,8 +14,8 @@ from marshmallow import ValidationError
 from marshmallow.experimental.context import Context
 
 from rules.case import Case
-from rules.decision import Decision
-from rules.errors import EngineError
+from rules.decision import ContactOut, Decision, PathwayOut
+from rules.errors import EngineError, StepError
 from rules.evaluate import evaluate
 from rules.messages import field_path
 from rules.model import DEFAULT_LANGUAGE, NATIONAL, Guide
@@ -36,7 +36,7 @@ from schemas.request import BatchRequestSchema, DecisionRequestSchema
 from service.access import require
 from service.app import store_of
 from service.catalog_view import catalog_body, municipality_body
-from service.http import ApiError, current_language, details_from, read_json
+from service.http import ApiError, current_language, details_from, read_json, unknown_guide
 from service.observe import metrics, metrics_response
 from service.openapi import Access, documented, operation_of
 
@@ -79,9 +79,10 @@ def _guide(municipality: str) -> Guide:
 
 
 def _prepared(municipality: str) -> PreparedGuide:
-    prepared = store_of(current_app).prepared(municipality)
+    registry = store_of(current_app).registry
+    prepared = registry.prepared.get(municipality)
     if prepared is None:
-        raise ApiError(ErrorCode.UNKNOWN_MUNICIPALITY, id=redact(municipality))
+        raise unknown_guide(municipality, registry.prepared, registry.errors)
     return prepared
 
 
@@ -111,13 +112,34 @@ def present(decision: Decision) -> dict[str, Any]:
         "urgent": decision.urgent,
         "actors": [{"service": a.service, "role": a.role, "label": a.label} for a in decision.actors],
         "steps": [{"code": s.code, "kind": s.kind, "text": s.text, "legal_basis": list(s.legal_basis),
-                   "guidance": list(s.guidance), "due_days": s.due_days} for s in decision.steps],
+                   "guidance": list(s.guidance), "due_days": s.due_days,
+                   "contact": _contact(s.contact)} for s in decision.steps],
         "forbidden": [{"code": f.code, "text": f.text, "legal_basis": list(f.legal_basis),
                        "guidance": list(f.guidance)} for f in decision.forbidden],
         "consent": {"required_from": consent.required_from, "satisfied": consent.satisfied,
                     "blocks_level": consent.blocks_level},
         "explanation": [{"rule": e.rule, "title": e.title, "because": e.because, "signals": list(e.signals)}
                         for e in decision.explanation],
+        "pathway": _pathway(decision.pathway),
+    }
+
+
+def _contact(contact: ContactOut | None) -> dict[str, Any] | None:
+    return None if contact is None else {"label": contact.label, "phone": contact.phone, "url": contact.url}
+
+
+def _pathway(pathway: PathwayOut | None) -> dict[str, Any] | None:
+    if pathway is None:
+        return None
+    return {
+        "level": pathway.level, "title": pathway.title, "paused": pathway.paused,
+        "steps": [{"id": s.id, "number": s.number, "title": s.title, "text": s.text,
+                   "who": [{"service": a.service, "role": a.role, "label": a.label} for a in s.who],
+                   "due_days": s.due_days, "due_from": s.due_from,
+                   "tools": [{"id": t.id, "title": t.title, "url": t.url} for t in s.tools],
+                   "outcomes": [{"when": o.when, "go": o.go, "step": o.step, "text": o.text} for o in s.outcomes],
+                   "status": s.status} for s in pathway.steps],
+        "teams": [{"service": t.service, "label": t.label, "text": t.text, "url": t.url} for t in pathway.teams],
     }
 
 
@@ -146,6 +168,9 @@ def decide(prepared: PreparedGuide, case: Case, lang: str) -> dict[str, Any]:
         # the rule files' texts are in nb, nn and en; a language added to the catalogues only
         # (docs/translation.md) gets the guide's texts in bokmål, and the decision says so in `lang`
         body_out = present(evaluate(prepared, case, lang if lang in RULE_LANGUAGES else DEFAULT_LANGUAGE))
+    except StepError as exc:
+        raise ApiError(ErrorCode.INVALID_REQUEST, details=[
+            {"field": exc.field, "message": exc.message, "suggestions": list(exc.suggestions)}]) from None
     except EngineError:
         log.exception("engine error", extra={"fields": {"event": "engine_error", "municipality": guide.id,
                                                            "digest": guide.digest}})
@@ -269,7 +294,7 @@ def get_status() -> Any:
 
 @api.get("/metrics")
 @documented(operation_id="getMetrics", summary="Prometheus metrics, summed over the workers", tag="operations",
-            media_type="text/plain", description="The Prometheus text format (version 0.0.4)",
+            media_type="text/plain", description="The Prometheus text exposition format",
             access=Access.ADMIN)
 def get_metrics() -> Any:
     return metrics_response()

@@ -11,9 +11,9 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from schemas.errors import ErrorCode
-from schemas.privacy import redact
+from schemas.privacy import excerpt
 from service.access import parse_hashes
-from service.http import MAX_BODY, ApiError, current_language, negotiate_language
+from service.http import MAX_BODY, ApiError, current_language, drain_body, negotiate_language, unknown_guide
 from service.observe import configure_logging
 from service.observe import install as install_metrics
 from service.paths import BUNDLED
@@ -59,6 +59,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         g.lang, g.lang_problems = negotiate_language(request)
 
     @app.after_request
+    def _drain(response: Response) -> Response:
+        if not drain_body(request):  # what is left is more than worth reading: say the connection ends
+            response.headers["Connection"] = "close"
+        return response
+
+    @app.after_request
     def _content_language(response: Response) -> Response:
         response.headers.setdefault("Content-Language", current_language())  # /docs is English
         response.headers.setdefault("Cache-Control", "no-store")
@@ -97,16 +103,17 @@ def _envelope_for(app: Flask, exc: HTTPException) -> ApiError:
     status = exc.code or 500
     if isinstance(exc, MethodNotAllowed):
         unknown = _unknown_municipality_in_path(app)
-        if unknown:  # 404 comes before 405 (docs/api.md, Errors)
-            return ApiError(ErrorCode.UNKNOWN_MUNICIPALITY, id=redact(unknown))
+        if unknown is not None:  # 404 comes before 405 (docs/api.md, Errors)
+            return unknown
         allow = ", ".join(sorted(exc.valid_methods or ()))
-        return ApiError(ErrorCode.METHOD_NOT_ALLOWED, headers={"Allow": allow}, method=request.method, allow=allow)
+        return ApiError(ErrorCode.METHOD_NOT_ALLOWED, headers={"Allow": allow}, method=excerpt(request.method),
+                        allow=allow)
     if status == 404:
-        return ApiError(ErrorCode.NOT_FOUND, path=redact(request.path))
+        return ApiError(ErrorCode.NOT_FOUND, path=excerpt(request.path))
     if status == 413:
         return ApiError(ErrorCode.PAYLOAD_TOO_LARGE, limit=MAX_BODY)
     if status == 415:
-        return ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, got=redact(request.headers.get("Content-Type") or "-"))
+        return ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, got=excerpt(request.headers.get("Content-Type") or "-"))
     if status == 401:
         return ApiError(ErrorCode.UNAUTHORIZED, headers={"WWW-Authenticate": 'Bearer realm="bti"'})
     if status == 403:
@@ -118,8 +125,13 @@ def _envelope_for(app: Flask, exc: HTTPException) -> ApiError:
     return ApiError(ErrorCode.BAD_REQUEST, status=status)
 
 
-def _unknown_municipality_in_path(app: Flask) -> str | None:
+def _unknown_municipality_in_path(app: Flask) -> ApiError | None:
+    """The 404 for an API path naming a guide that does not exist (a guide that failed to load
+    exists: a wrong method on it is a 405)."""
     parts = request.path.strip("/").split("/")
-    if len(parts) >= 3 and parts[:2] == ["v1", "municipalities"] and store_of(app).get(parts[2]) is None:
-        return parts[2]
-    return None
+    if len(parts) < 3 or parts[:2] != ["v1", "municipalities"]:
+        return None
+    registry = store_of(app).registry
+    if parts[2] in registry.guides or parts[2] in registry.errors:
+        return None
+    return unknown_guide(parts[2], registry.guides, registry.errors)

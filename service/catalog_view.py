@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from rules.model import Catalog, Guide
+from service.pathway_view import pathway_body
 
 
 def catalog_body(catalog: Catalog, lang: str) -> dict[str, Any]:
@@ -50,4 +51,5 @@ def municipality_body(guide: Guide, lang: str) -> dict[str, Any]:
                            for s in guide.catalog.services.values() if s.local],
         "rules": [{"id": r.id, "title": r.title.in_lang(lang), "group": r.group, "file": r.file, "line": r.line}
                   for r in guide.rules],
+        **pathway_body(guide, lang),
     }

@@ -7,9 +7,13 @@ JSON body strictly (content type, size, UTF-8, duplicate keys, NaN).
 from __future__ import annotations
 
 import json
+import time
+import unicodedata
+from collections.abc import Container, Iterable
 from typing import Any
 
 from flask import Request, g
+from gunicorn.http.errors import ParseException
 from werkzeug.datastructures import LanguageAccept
 
 import i18n
@@ -17,9 +21,14 @@ from i18n import DEFAULT_LANGUAGE
 from rules.messages import closest, field_path, flatten
 from schemas.errors import ErrorCode
 from schemas.i18n import Msg, localise, render
-from schemas.privacy import redact
+from schemas.privacy import excerpt
 
 MAX_BODY = 1024 * 1024  # 1 MiB
+DRAIN_LIMIT = 16 * MAX_BODY  # what is read (and discarded) of an oversized body before answering
+DRAIN_SECONDS = 5.0
+# what reading a body can raise when the client's transfer is broken (gunicorn's parser for chunks)
+BODY_READ_ERRORS = (OSError, ValueError, ParseException)
+_NORWEGIAN = str.maketrans({"æ": "ae", "ø": "o", "å": "a"})
 # ISO 639 codes a client may send for a language the service speaks under another code
 _LANG_ALIASES = {"no": "nb", "nob": "nb", "nno": "nn", "eng": "en", "sme": "se"}
 
@@ -48,9 +57,31 @@ class ApiError(Exception):
 
 
 def details_from(messages: Any, prefix: str = "") -> list[dict[str, Any]]:
-    """Marshmallow's nested messages as envelope details with ``a.b[1].c`` field paths."""
-    return [{"field": field_path(path, prefix), "message": message, "suggestions": suggestions}
-            for path, message, suggestions in flatten(messages)]
+    """Marshmallow's nested messages as envelope details with ``a.b[1].c`` field paths; an unknown
+    field is suggested the closest of the fields its object takes."""
+    details = []
+    for path, message, suggestions in flatten(messages):
+        if isinstance(message, Msg) and message.key == "unknown_field_of" and path and not suggestions:
+            suggestions = tuple(closest(path[-1], str(message.params["valid"]).split(", ")))
+        details.append({"field": field_path(path, prefix), "message": message, "suggestions": suggestions})
+    return details
+
+
+def unknown_guide(municipality: str, served: Iterable[str], failed: Container[str]) -> ApiError:
+    """The error for a guide id that is not served: 503 when its files did not load (an operator's
+    problem, not the client's), else 404 with the closest ids (``tromsø`` → ``tromso``)."""
+    if municipality in failed:
+        return ApiError(ErrorCode.GUIDE_UNAVAILABLE, id=excerpt(municipality))
+    details = [{"field": "municipality", "message": Msg("unknown_id"),
+                "suggestions": closest(_folded(municipality), list(served))}]
+    return ApiError(ErrorCode.UNKNOWN_MUNICIPALITY, id=excerpt(municipality), details=details)
+
+
+def _folded(text: str) -> str:
+    """A municipality's name as its id is written: lower case, ASCII letters, underscores."""
+    text = text.strip().lower().translate(_NORWEGIAN)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "_".join(part for part in "".join(c if c.isalnum() else " " for c in text).split())
 
 
 # --- language ------------------------------------------------------------------------------
@@ -110,7 +141,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         if key in out:
             if _has_lone_surrogate(key):
                 raise ApiError(ErrorCode.MALFORMED_JSON, reason=render_reason("reason_surrogate"))
-            raise ApiError(ErrorCode.MALFORMED_JSON, reason=render_reason("reason_duplicate_key", key=redact(key)))
+            raise ApiError(ErrorCode.MALFORMED_JSON, reason=render_reason("reason_duplicate_key", key=excerpt(key)))
         out[key] = value
     return out
 
@@ -126,10 +157,13 @@ def _no_constants(value: str) -> Any:
 def read_json(req: Request, limit: int = MAX_BODY) -> Any:
     """The request's JSON body, or ApiError 415 / 413 / 400 in the order of docs/api.md, Errors."""
     if not _media_type_ok(req.headers.get("Content-Type")):
-        raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, got=redact(req.headers.get("Content-Type") or "-"))
+        raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, got=excerpt(req.headers.get("Content-Type") or "-"))
     if req.content_length is not None and req.content_length > limit:
         raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, limit=limit)
-    raw = req.stream.read(limit + 1)
+    try:
+        raw = req.stream.read(limit + 1)
+    except BODY_READ_ERRORS:  # e.g. a chunked body with a bad chunk size: the client's transfer is broken
+        raise ApiError(ErrorCode.BAD_REQUEST) from None
     if len(raw) > limit:
         raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, limit=limit)
     try:
@@ -150,6 +184,24 @@ def read_json(req: Request, limit: int = MAX_BODY) -> Any:
     if "\\u" in text and _has_lone_surrogate(value):  # only a \uD800-style escape can make one
         raise ApiError(ErrorCode.MALFORMED_JSON, reason=render_reason("reason_surrogate"))
     return value
+
+
+def drain_body(req: Request, limit: int = DRAIN_LIMIT, seconds: float = DRAIN_SECONDS) -> bool:
+    """Read and discard what is left of the request's body (up to ``limit`` bytes and ``seconds``),
+    so that a client still sending it (one that does not wait for ``100 Continue``, like urllib)
+    reads the answer instead of a reset connection. False when something was left unread."""
+    if req.content_length is not None and req.content_length > limit:
+        return False  # not worth reading: the connection is closed with the answer
+    deadline = time.monotonic() + seconds
+    total = 0
+    try:
+        while chunk := req.stream.read(64 * 1024):
+            total += len(chunk)
+            if total > limit or time.monotonic() > deadline:
+                return False
+    except BODY_READ_ERRORS:
+        return False
+    return True
 
 
 def _has_lone_surrogate(value: Any) -> bool:

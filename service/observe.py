@@ -99,4 +99,5 @@ def install(app: Flask) -> None:
 
 
 def metrics_response() -> Response:
-    return Response(metrics().exposition(), mimetype=CONTENT_TYPE_LATEST)
+    # content_type, not mimetype: CONTENT_TYPE_LATEST has its charset already (Flask would add a second)
+    return Response(metrics().exposition(), content_type=CONTENT_TYPE_LATEST)

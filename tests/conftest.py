@@ -8,11 +8,17 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 
 from rules.loader import Registry, load_registry
 from rules.model import NATIONAL, Guide
 from rules.prepare import PreparedGuide
 from service.app import create_app
+
+# Timing belongs in benchmarks (load/), not in unit tests: no per-example deadline, which a busy
+# machine exceeds now and then (a flaky failure that says nothing about the code).
+settings.register_profile("bti", deadline=None)
+settings.load_profile("bti")
 
 ROOT = Path(__file__).resolve().parent.parent
 MUNICIPALITIES = ROOT / "municipalities"

@@ -65,7 +65,7 @@ STEP_KINDS = {"notification", "participation", "consultation", "consent", "docum
 HEALTH_SERVICES = ["health_station", "school_health", "midwife", "gp", "dental", "bup",
                    "mental_health_substance", "habilitation", "physio_ot"]
 DECISION_KEYS = {"decision_id", "municipality", "ruleset", "lang", "level", "level_name", "urgent", "actors",
-                 "steps", "forbidden", "consent", "explanation"}
+                 "steps", "forbidden", "consent", "explanation", "pathway"}
 
 
 def case(**changes: Any) -> dict[str, Any]:
@@ -784,7 +784,7 @@ def test_urgent_exactly_with_an_urgent_step(client: FlaskClient, body: Any, urge
     assert result["urgent"] is urgent
     assert result["urgent"] is bool(URGENT_STEPS & set(codes))
     for step in result["steps"]:
-        assert set(step) == {"code", "kind", "text", "legal_basis", "guidance", "due_days"}
+        assert set(step) == {"code", "kind", "text", "legal_basis", "guidance", "due_days", "contact"}
         assert isinstance(step["guidance"], list) and all(isinstance(g, str) and g for g in step["guidance"])
         assert step["kind"] in STEP_KINDS
         assert isinstance(step["text"], str) and step["text"]
@@ -1033,7 +1033,7 @@ def test_hand_built_response_equals_the_schema_dump(registry: Any) -> None:
             "ruleset": {"version": decision.version, "digest": decision.digest}, "lang": decision.lang,
             "level": decision.level, "level_name": decision.level_name, "urgent": decision.urgent,
             "actors": decision.actors, "steps": decision.steps, "forbidden": decision.forbidden,
-            "consent": decision.consent, "explanation": decision.explanation,
+            "consent": decision.consent, "explanation": decision.explanation, "pathway": decision.pathway,
         })
 
     compared = 0

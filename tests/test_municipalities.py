@@ -20,14 +20,14 @@ def test_every_guide_is_listed_with_version_and_digest(client: FlaskClient) -> N
 
 
 def test_a_decision_names_the_local_team_and_the_relay_holder_title(client: FlaskClient) -> None:
-    # Løten: a concern at school is level 1 (rule 15); its guide adds the school's resource team
+    # Øygarden: a concern at school is level 1 (rule 15); its guide adds the school's resource team
     body = {"subject": {"kind": "child", "age": 10}, "reporter": {"service": "school"}, "signals": ["loneliness"]}
-    decision = client.post("/v1/municipalities/loten/decisions?lang=nb", json=body).get_json()
+    decision = client.post("/v1/municipalities/oygarden/decisions?lang=nb", json=body).get_json()
     actors = {(a["service"], a["role"]): a["label"] for a in decision["actors"]}
     assert decision["level"] == 1
     assert actors[("school", "relay_holder")] == "Kontaktlærer"
     assert actors[("ressursteam", "consult")] == "Ressursteam (skole)"
-    assert decision["explanation"][-1]["rule"].startswith("loten.")  # municipal rules come last
+    assert decision["explanation"][-1]["rule"].startswith("oygarden.")  # municipal rules come last
 
 
 def test_youth_consent_age_15_changes_the_level_in_kvinnherad(registry: Registry) -> None:

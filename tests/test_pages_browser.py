@@ -28,6 +28,8 @@ from toolkit.scenarios import load_scenarios, run_scenario
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
+pytestmark = pytest.mark.slow  # a real browser against a real server: seconds a test
+
 ROOT = Path(__file__).resolve().parent.parent
 MUNICIPALITIES = ROOT / "municipalities"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -227,8 +229,11 @@ def _signals(request: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _expressible(request: Any) -> bool:
-    """Cases the form can state as written: valid, each signal once."""
+    """Cases the form can state as written: valid, each signal once, no pathway step (the form
+    has no field for status.step)."""
     if not isinstance(request, dict) or not isinstance(request.get("signals"), list):
+        return False
+    if (request.get("status") or {}).get("step") is not None:
         return False
     codes = [code for code, _ in _signals(request)]
     return len(codes) == len(set(codes))

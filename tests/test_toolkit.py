@@ -143,6 +143,7 @@ def test_url_mode_gives_the_same_results_as_in_process(served: str, tmp_path: Pa
     assert len(results(local)) > 250
 
 
+@pytest.mark.slow
 def test_url_mode_reports_a_wrong_expectation(served: str, root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert bti(["test", str(root / "national" / "scenarios" / "toolkit.yaml"), "--url", served]) == 1
     out = capsys.readouterr().out

@@ -12,6 +12,7 @@ from typing import Any
 from marshmallow import ValidationError
 
 from rules.case import Case
+from rules.errors import StepError
 from rules.evaluate import evaluate
 from rules.messages import field_path, flatten
 from rules.model import Catalog, Guide, Rule
@@ -21,7 +22,8 @@ from toolkit.scenarios import case_request, decision_summary, discover_in, parse
 
 __all__ = ["Change", "DiffResult", "diff_guides", "format_diff", "sample_cases"]
 
-FIELDS = ("level", "steps", "actors", "forbidden", "consent", "urgent")
+FIELDS = ("level", "steps", "actors", "forbidden", "consent", "urgent", "pathway")
+PATHWAY_EDIT = "(pathway.yaml: steps, deadlines or conditions)"
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class DiffResult:
     dimensions: Dimensions | None = None
     changes: list[Change] = field(default_factory=list)
     changed_rules: tuple[str, ...] = ()
+    changed_steps: tuple[str, ...] = ()  # pathway steps added, removed or edited
 
     def by_field(self) -> dict[str, list[Change]]:
         out: dict[str, list[Change]] = defaultdict(list)
@@ -54,7 +57,8 @@ class DiffResult:
     def by_rule(self) -> dict[str, list[Change]]:
         out: dict[str, list[Change]] = defaultdict(list)
         for change in self.changes:
-            for rule in change.rules or ("(no rule: texts, settings or catalog)",):
+            fallback = PATHWAY_EDIT if change.fields == ("pathway",) else "(no rule: texts, settings or catalog)"
+            for rule in change.rules or (fallback,):
                 out[rule].append(change)
         return dict(out)
 
@@ -67,7 +71,10 @@ def _decide(prepared: PreparedGuide, case: Case, check: bool) -> tuple[dict[str,
             parse_request(prepared.guide, case_request(case))
         except ValidationError as exc:
             return {"refused": sorted({field_path(p) for p, _, _ in flatten(exc.messages)})}, set()
-    decision = evaluate(prepared, case)
+    try:
+        decision = evaluate(prepared, case)
+    except StepError as exc:
+        return {"refused": [exc.field]}, set()
     summary = decision_summary(decision)
     return {k: summary[k] for k in FIELDS}, {e.rule for e in decision.explanation}
 
@@ -95,6 +102,17 @@ def _edited_rules(old: Guide, new: Guide) -> set[str]:
     return edited | (old_rules.keys() ^ new_rules.keys())
 
 
+def _edited_steps(old: Guide, new: Guide) -> set[str]:
+    """Pathway steps added, removed or changed, as ``level/id``."""
+    def steps(guide: Guide) -> dict[str, Any]:
+        return {f"{s.level}/{s.id}": (s.number, s.title, s.text, s.who, s.due_days, s.due_from,
+                                      [(d.days, d.when) for d in s.deadlines], s.tools, s.outcomes, s.when)
+                for s in guide.pathway.steps()}
+
+    before, after = steps(old), steps(new)
+    return {k for k in before.keys() & after.keys() if before[k] != after[k]} | (before.keys() ^ after.keys())
+
+
 def _scenario_cases(guide: Guide, scenarios_dir: Path | None) -> Iterator[tuple[str, Any]]:
     if scenarios_dir is None or not scenarios_dir.is_dir():
         return
@@ -110,6 +128,7 @@ def diff_guides(old_prepared: PreparedGuide, new_prepared: PreparedGuide,
     result = DiffResult(old, new)
     edited = _edited_rules(old, new)
     result.changed_rules = tuple(sorted(edited))
+    result.changed_steps = tuple(sorted(_edited_steps(old, new)))
     cases: list[tuple[str, Case]] = []
     for label, request in _scenario_cases(new, scenarios_dir):
         try:
@@ -150,6 +169,7 @@ def format_diff(result: DiffResult, examples: int = 3) -> str:
     old, new = result.old, result.new
     lines = [f"{old.id} {old.version} ({old.digest[:19]}…) → {new.id} {new.version} ({new.digest[:19]}…)",
              f"rules added, removed or edited: {', '.join(result.changed_rules) or 'none'}",
+             f"pathway steps added, removed or edited: {', '.join(result.changed_steps) or 'none'}",
              f"{result.compared} cases compared ({result.from_scenarios} from scenarios, "
              f"{result.compared - result.from_scenarios} generated): {len(result.changes)} decisions change"]
     if result.dimensions is not None:

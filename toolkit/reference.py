@@ -32,6 +32,7 @@ from rules.model import (
     Settings,
     SignalTest,
 )
+from rules.pathway_resolve import check_step
 from rules.resolve import Levels, resolve
 
 
@@ -136,6 +137,8 @@ def evaluate_reference(guide: Guide, case: Case, lang: str = "nb") -> Decision:
     """Decide ``case`` under ``guide`` without the engine."""
     values = request_values(guide, case)
     phase1 = applying(guide, 1, values, case)
+    held = frozenset(i for i, cond in enumerate(guide.pathway.conditions) if holds(cond, values, case, guide))
+    check_step(guide, case, held)
     ladder = max((called_level(r.then.level, case) for r in phase1 if r.then.level is not None), default=0)
     required_from = next((r.then.consent_from for r in phase1 if r.then.consent_from), None)
     values.update({
@@ -149,4 +152,5 @@ def evaluate_reference(guide: Guide, case: Case, lang: str = "nb") -> Decision:
     levels = decided_levels(ladder, [*phase1, *phase2])
     values["decision.level"] = levels.decided
     phase3 = applying(guide, 3, values, case)
-    return resolve(guide, case, [*phase1, *phase2, *phase3], levels, required_from, lang)
+    paused = bool(values["decision.urgent"] or values["decision.parents_suspected"])
+    return resolve(guide, case, [*phase1, *phase2, *phase3], levels, required_from, lang, None, held, paused)

@@ -28,7 +28,20 @@ def summary_from_json(body: dict[str, Any]) -> dict[str, Any]:
         "consent": dict(body["consent"]),
         "legal_basis": {e["code"]: e["legal_basis"] for e in [*body["steps"], *body["forbidden"]]},
         "guidance": {e["code"]: e["guidance"] for e in [*body["steps"], *body["forbidden"]]},
+        "pathway": _pathway(body.get("pathway")),
         "error": None,
+    }
+
+
+def _pathway(pathway: dict[str, Any] | None) -> dict[str, Any] | None:
+    if pathway is None:
+        return None
+    steps = pathway["steps"]
+    return {
+        "level": pathway["level"], "paused": pathway["paused"], "steps": [s["id"] for s in steps],
+        "next": next((s["id"] for s in steps if s["status"] == "next"), None),
+        "current": next((s["id"] for s in steps if s["status"] == "current"), None),
+        "due_days": {s["id"]: s["due_days"] for s in steps},
     }
 
 

@@ -2,7 +2,7 @@
 dimensions come from the guides' own conditions.
 
 Every value a condition tells apart gets cases of its own: one age per age band that a rule, a
-step's minimum age or the guide's age range cuts (``rules.analysis.boundaries``), every service
+pathway step, a step's minimum age or the guide's age range cuts (``rules.analysis.boundaries``), every service
 that may report as reporter (local teams too), every consent answer of the parents and of the
 subject with every kind of parental responsibility, every current level with every answer to
 whether the measures work, complex needs, and as many services involved as a rule counts; only
@@ -76,9 +76,9 @@ class Dimensions:
 def dimensions(*guides: Guide) -> Dimensions:
     """The dimensions that matter to any of ``guides`` (both versions of a guide, for a diff)."""
     cuts: dict[str, set[object]] = {}
-    for guide in guides:
-        for rule in guide.rules:
-            for attr, values in boundaries(simplify(lower(rule.when, guide.catalog, guide.settings))).items():
+    for guide in guides:  # the rules' conditions and those of the pathway's steps and deadlines
+        for cond in (*(rule.when for rule in guide.rules), *guide.pathway.conditions):
+            for attr, values in boundaries(simplify(lower(cond, guide.catalog, guide.settings))).items():
                 cuts.setdefault(attr, set()).update(values)
     ages: dict[str, tuple[int, ...]] = {}
     age_cuts = {v for v in cuts.get("age", ()) if isinstance(v, int)}

@@ -12,6 +12,13 @@
           actors: ["school:relay_holder", …]   # service:role, in order
           consent: {required_from: both_parents, satisfied: true, blocks_level: null}
           level_name: "…"
+          pathway:                              # each key optional
+            level: 1
+            paused: false
+            steps: ["1.1", "1.2", …]            # the step ids shown, in order
+            next: "1.2"                         # the step with status next (null: none)
+            current: "1.1"                      # the step with status current (null: none)
+            due_days: {"2.1": 14}               # the deadline of each step listed
           error: {status: 422, fields: [subject.age]}   # the request must be refused
         todo: "why it is not expected to pass yet"   # optional: reported, not failed
 
@@ -31,8 +38,8 @@ from marshmallow import ValidationError
 from marshmallow.experimental.context import Context
 
 from rules.case import Case
-from rules.decision import Decision
-from rules.errors import BTIError, RuleFileError
+from rules.decision import Decision, PathwayOut
+from rules.errors import BTIError, RuleFileError, StepError
 from rules.evaluate import Trace, evaluate
 from rules.messages import field_path, flatten
 from rules.model import STRENGTHS, Guide
@@ -41,9 +48,10 @@ from rules.yamlsource import read_yaml
 from schemas.request import DecisionRequestSchema
 
 EXPECT_KEYS = ("level", "urgent", "steps", "forbidden", "actors", "consent", "level_name", "legal_basis", "guidance",
-               "error")
+               "pathway", "error")
 # expectations that name only some entries: {step or forbidden code: [its legal basis or guidance]}
 PARTIAL_KEYS = ("consent", "legal_basis", "guidance")
+PATHWAY_KEYS = ("level", "paused", "steps", "next", "current", "due_days")
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,10 @@ def load_scenarios(path: Path, guide_id: str, display: str | None = None) -> lis
         unknown = set(case) - set(CASE_KEYS)
         expect = case.get("expect") or {}
         unknown |= {f"expect.{k}" for k in set(expect) - set(EXPECT_KEYS)}
+        pathway = expect.get("pathway")
+        if "pathway" in expect and not isinstance(pathway, dict):
+            raise ScenarioFileError(f"{where}: expect.pathway is a mapping ({', '.join(PATHWAY_KEYS)})")
+        unknown |= {f"expect.pathway.{k}" for k in set(pathway or {}) - set(PATHWAY_KEYS)}
         if unknown:
             raise ScenarioFileError(f"{where}: unknown keys {sorted(unknown)}")
         request: Any = {}
@@ -168,6 +180,8 @@ def case_request(case: Case) -> dict[str, Any]:
         status["services_involved"] = list(case.services_involved)
     if case.complex_long_term_needs:
         status["complex_long_term_needs"] = True
+    if case.step is not None:
+        status["step"] = case.step
     if status:
         body["status"] = status
     return body
@@ -181,7 +195,10 @@ def run_scenario(prepared: PreparedGuide, scenario: Scenario) -> Outcome:
     except ValidationError as exc:
         return compare_error(outcome, 422, sorted({field_path(p) for p, _, _ in flatten(exc.messages)}))
     trace = Trace()
-    decision = evaluate(prepared, case, scenario.lang, trace)
+    try:
+        decision = evaluate(prepared, case, scenario.lang, trace)
+    except StepError as exc:  # a pathway step that does not apply to the case
+        return compare_error(outcome, 422, [exc.field])
     outcome.decision, outcome.trace = decision, trace
     outcome.legal_bases = tuple(dict.fromkeys(b for s in decision.steps for b in s.legal_basis))
     return compare_decision(outcome, decision_summary(decision), tuple(e.rule for e in decision.explanation))
@@ -207,6 +224,11 @@ def compare_decision(outcome: Outcome, actual: dict[str, Any], fired: tuple[str,
         got = actual.get(key)
         if key in PARTIAL_KEYS and isinstance(wanted, dict):
             got = {k: actual[key].get(k) for k in wanted}
+        if key == "pathway" and isinstance(wanted, dict) and isinstance(got, dict):
+            got = {k: got.get(k) for k in wanted}
+            if isinstance(wanted.get("due_days"), dict):
+                due = actual["pathway"].get("due_days") or {}
+                got["due_days"] = {str(i): due.get(str(i), "(no such step)") for i in wanted["due_days"]}
         if wanted != got:
             outcome.mismatches.append((key, wanted, got))
     return outcome
@@ -227,7 +249,21 @@ def decision_summary(decision: Decision) -> dict[str, Any]:
                         **{f.code: list(f.legal_basis) for f in decision.forbidden}},
         "guidance": {**{s.code: list(s.guidance) for s in decision.steps},
                      **{f.code: list(f.guidance) for f in decision.forbidden}},
+        "pathway": pathway_summary(decision.pathway),
         "error": None,
+    }
+
+
+def pathway_summary(pathway: PathwayOut | None) -> dict[str, Any] | None:
+    """The comparable fields of a decision's pathway, in the scenario format."""
+    if pathway is None:
+        return None
+    steps = pathway.steps
+    return {
+        "level": pathway.level, "paused": pathway.paused, "steps": [s.id for s in steps],
+        "next": next((s.id for s in steps if s.status == "next"), None),
+        "current": next((s.id for s in steps if s.status == "current"), None),
+        "due_days": {s.id: s.due_days for s in steps},
     }
 
 
