@@ -11,6 +11,7 @@ closes the output early (``bti diff … | head``) ends the command quietly with 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -64,11 +65,17 @@ def main(argv: list[str] | None = None) -> int:
     explain.add_argument("--lang", choices=LANGUAGES, help="default: the scenario's lang, else nb")
     explain.add_argument("--municipalities", default=os.environ.get("BTI_MUNICIPALITIES", str(BUNDLED)))
 
+    laws = sub.add_parser("laws", help="every cited provision, where it is used, and which citations an adopted "
+                                       "act not yet in force will change")
+    laws.add_argument("--as-of", type=_iso_date, metavar="DATE", help="YYYY-MM-DD (default: today)")
+    laws.add_argument("--lang", default="nb", choices=LANGUAGES)
+    laws.add_argument("--municipalities", default=os.environ.get("BTI_MUNICIPALITIES", str(BUNDLED)))
+
     keyhash = sub.add_parser("key-hash", help="the hash of an API key, for BTI_API_KEYS / BTI_ADMIN_KEY")
     keyhash.add_argument("key", nargs="?", help="the key (default: read from standard input)")
 
     args = parser.parse_args(argv)
-    handler = {"serve": _serve, "check": _check, "test": _test, "explain": _explain, "diff": _diff,
+    handler = {"serve": _serve, "check": _check, "test": _test, "explain": _explain, "diff": _diff, "laws": _laws,
                "key-hash": _key_hash}[args.command]
     try:
         code = handler(args)
@@ -84,6 +91,29 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"bti {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _iso_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date: write YYYY-MM-DD") from None
+
+
+def _laws(args: argparse.Namespace) -> int:
+    from rules.errors import RuleFileError
+    from toolkit.laws import laws_report
+
+    try:
+        report, problems = laws_report(Path(args.municipalities) / NATIONAL, args.as_of or dt.date.today(), args.lang)
+    except RuleFileError as exc:
+        for problem in exc.problems:
+            print(problem)
+        return 1
+    print(report)
+    for problem in problems:
+        print(problem)
+    return 1 if problems else 0
 
 
 def _key_hash(args: argparse.Namespace) -> int:

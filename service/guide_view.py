@@ -15,6 +15,7 @@ from typing import Any
 from i18n import N_, ntext, text
 from rules.describe import describe_condition
 from rules.fields import compare
+from rules.laws import citation_urls
 from rules.model import (
     INVOLVED_REF,
     NATIONAL,
@@ -274,6 +275,8 @@ class StepView:
     due: str | None
     legal_basis: tuple[str, ...]
     only_if: str | None = None
+    laws: tuple[tuple[str, str | None], ...] = ()  # (citation, its Lovdata address)
+    guidance: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -333,7 +336,9 @@ class GuidePage:
     settings: list[tuple[str, str, bool]] = field(default_factory=list)
     local_rules: list[RuleView] = field(default_factory=list)
     duties: list[tuple[StepView, str]] = field(default_factory=list)
-    forbidden: list[tuple[str, str, str, tuple[str, ...]]] = field(default_factory=list)
+    # (code, label, text, (citation, Lovdata address) pairs, guidance)
+    forbidden: list[tuple[str, str, str, tuple[tuple[str, str | None], ...], tuple[str, ...]]] = field(
+        default_factory=list)
     youth_consent_age: int = 16
 
 
@@ -363,10 +368,17 @@ def legal_basis(step: StepInfo, guide: Guide, lang: str) -> tuple[str, ...]:
     return (*step.legal_basis, *extra)
 
 
+def law_links(laws: tuple[str, ...], guide: Guide) -> tuple[tuple[str, str | None], ...]:
+    """Each citation (possibly followed by when it applies) with the Lovdata address of its section."""
+    urls = citation_urls(guide.laws, [law.split(" (")[0] for law in laws])
+    return tuple((law, urls.get(law.split(" (")[0])) for law in laws)
+
+
 def step_view(code: str, guide: Guide, lang: str, only_if: str | None = None) -> StepView:
     step = guide.catalog.steps[code]
+    laws = legal_basis(step, guide, lang)
     return StepView(code, step.label.in_lang(lang), due_text(step, guide.settings, lang),
-                    legal_basis(step, guide, lang), only_if)
+                    laws, only_if, law_links(laws, guide), step.guidance)
 
 
 def _outcome(rule: Rule, guide: Guide, lang: str) -> str:
@@ -541,6 +553,6 @@ def build_guide_page(guide: Guide, national: Guide, lang: str) -> GuidePage:
     page.duties = [(step_view(c, guide, lang), guide.catalog.steps[c].text.in_lang(lang))
                    for c in _catalog_order(used, guide)]
     banned = {f for r in guide.rules for f in r.then.forbidden}
-    page.forbidden = [(f.code, f.label.in_lang(lang), f.text.in_lang(lang), f.legal_basis)
-                      for f in guide.catalog.forbidden.values() if f.code in banned]
+    page.forbidden = [(f.code, f.label.in_lang(lang), f.text.in_lang(lang), law_links(f.legal_basis, guide),
+                       f.guidance) for f in guide.catalog.forbidden.values() if f.code in banned]
     return page

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
 from rules.errors import RuleFileError
 from rules.laws import LAWS_FILE, catalog_citations, load_laws, provisions
@@ -111,3 +112,49 @@ def test_adopted_acts_not_yet_in_force_are_pending_until_their_date(guide: Guide
     assert [c.id for c, _ in before["straffeloven § 196"].changes] == ["LOV-2025-06-20-86"]
     assert found["helsepersonelloven § 39"].changes == ()
     assert "steps.record_in_journal.legal_basis" in found["helsepersonelloven § 39"].used_in
+
+
+def test_bti_laws_lists_every_citation_and_what_will_change(capsys: pytest.CaptureFixture[str]) -> None:
+    from service.cli import main
+
+    assert main(["laws", "--as-of", "2026-12-01", "--lang", "en", "--municipalities", str(MUNICIPALITIES)]) == 0
+    out = capsys.readouterr().out
+    registry = load_laws(NATIONAL / LAWS_FILE)
+    catalog = load_guide(NATIONAL).catalog
+    for citation in {c.text for c in catalog_citations(catalog)}:
+        assert f"\n{citation} — " in out, citation
+    assert "https://lovdata.no/dokument/NL/lov/2023-06-09-30/§24-3" in out
+    assert "forvaltningsloven § 13 a nr. 1 → forvaltningsloven (2025) § 34 første ledd bokstav a" in out
+    pending = out[out.index("Adopted but not in force on 2026-12-01"):out.index("Already in force on 2026-12-01")]
+    assert "LOV-2025-06-20-81" in pending and "LOV-2025-06-20-40" in pending and "LOV-2025-06-20-86" not in pending
+    assert len(registry.changes) == 4
+
+
+def test_bti_laws_before_a_change_came_into_force(capsys: pytest.CaptureFixture[str]) -> None:
+    from service.cli import main
+
+    assert main(["laws", "--as-of", "2025-06-30", "--lang", "nb", "--municipalities", str(MUNICIPALITIES)]) == 0
+    out = capsys.readouterr().out
+    pending = out[out.index("Vedtatt, men ikke i kraft per 2025-06-30"):]
+    assert "LOV-2025-06-20-86" in pending and "Allerede i kraft" not in out
+
+
+def test_bti_laws_refuses_a_date_that_is_not_one(capsys: pytest.CaptureFixture[str]) -> None:
+    from service.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["laws", "--as-of", "1.12.2026"])
+    assert info.value.code == 2
+    assert "'1.12.2026' is not a date: write YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_the_guide_page_links_citations_and_sets_guidance_apart(client: FlaskClient) -> None:
+    html = client.get("/municipalities/national?lang=nb").get_data(as_text=True)
+    assert '<a href="https://lovdata.no/dokument/NL/lov/2021-06-18-97/§13-2" rel="external noopener">' \
+           'barnevernsloven § 13-2</a>' in html
+    assert '<span class="law-label">Lov:</span>' in html
+    assert '<span class="guidance"><span class="law-label">Faglig anbefaling:</span> IS-2826; BTI-modellen' in html
+    html_nn = client.get("/municipalities/national?lang=nn").get_data(as_text=True)
+    assert "Fagleg tilråding:" in html_nn
+    html_en = client.get("/municipalities/national?lang=en").get_data(as_text=True)
+    assert "Professional guidance:" in html_en and '<span class="law-label">Law:</span>' in html_en

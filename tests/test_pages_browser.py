@@ -302,6 +302,9 @@ def shown_decision(page: Page) -> dict[str, Any]:
         "steps": page.eval_on_selector_all("#result-steps > li", "els => els.map(e => e.dataset.code)"),
         "labels": page.eval_on_selector_all("#result-steps > li > strong", "els => els.map(e => e.textContent)"),
         "laws": page.eval_on_selector_all("#result-steps > li .law", "els => els.map(e => e.textContent)"),
+        "guidance": page.eval_on_selector_all("#result-steps > li",
+                                              "els => els.map(e => (e.querySelector('.guidance') || {}).textContent"
+                                              " || '')"),
         "forbidden": page.eval_on_selector_all("#result-forbidden > li", "els => els.map(e => e.dataset.code)"),
         "actors": page.eval_on_selector_all("#result-actors > li",
                                             "els => els.map(e => e.dataset.service + ':' + e.dataset.role)"),
@@ -317,6 +320,10 @@ def assert_same_decision(shown: dict[str, Any], api: dict[str, Any]) -> None:
     assert api["level_name"] in shown["level_text"]
     assert shown["steps"] == [s["code"] for s in api["steps"]]
     assert shown["laws"] == [("§ " + "; ".join(s["legal_basis"])) if s["legal_basis"] else "" for s in api["steps"]]
+    # the guidance beside the statutes, set apart under its own label ("Faglig anbefaling" in nb)
+    label = {"nb": "Faglig anbefaling", "nn": "Fagleg tilråding", "en": "Professional guidance"}[api["lang"]]
+    assert shown["guidance"] == [f"{label}: " + "; ".join(s["guidance"]) if s["guidance"] else ""
+                                 for s in api["steps"]]
     assert shown["forbidden"] == [f["code"] for f in api["forbidden"]]
     assert shown["actors"] == [f"{a['service']}:{a['role']}" for a in api["actors"]]
     assert shown["explanation"] == [e["rule"] for e in api["explanation"]]

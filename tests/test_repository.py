@@ -51,3 +51,10 @@ def test_nothing_cites_the_contract_by_section_number() -> None:
     assert not hits, ("these lines cite a section of the contract document, which is not part of the "
                       "repository; cite docs/api.md (the API and vocabulary) or docs/national-guide.md, "
                       "rule N (the national rules) instead:\n" + "\n".join(hits))
+
+
+def test_every_doc_a_file_cites_exists() -> None:
+    """Code, messages and rule files cite docs/<page>.md; each cited page is in the repository."""
+    cited = {line.split(":", 2)[2] for line in _git_grep("-o", "-E", r"docs/[a-z_-]+\.md")}
+    missing = sorted(page for page in cited if not (ROOT / page).is_file())
+    assert not missing, f"cited but not in the repository: {missing}"

@@ -160,6 +160,19 @@
 
   // --- rendering the answer ----------------------------------------------------------------
   function lawText(laws) { return laws && laws.length ? "§ " + laws.join("; ") : ""; }
+  // the statutes ("Lov") and, set apart, the professional guidance ("Faglig anbefaling")
+  function lawLine(laws) {
+    var line = el("p", {"class": "law-line"}, [el("span", {"class": "law-label", text: T.law_label + ": "}),
+                                                el("span", {"class": "law", text: lawText(laws)})]);
+    if (!laws || !laws.length) { line.hidden = true; }
+    return line;
+  }
+  function guidanceLine(guidance) {
+    return guidance && guidance.length
+      ? el("p", {"class": "guidance"}, [el("span", {"class": "law-label", text: T.guidance_label + ": "}),
+                                         guidance.join("; ")])
+      : null;
+  }
 
   function renderDecision(d) {
     var level = el("p", {"class": "level-badge level-" + d.level, id: "result-level"}, [
@@ -172,14 +185,13 @@
               (s.due_days === 0 ? T.due_today : fill(T.due_within, {n: s.due_days}))});
       return el("li", {"data-code": s.code, "data-kind": s.kind}, [
         el("strong", {text: s.label || data.stepLabels[s.code] || s.code}), due ? " " : null, due,
-        el("p", {text: s.text}), el("p", {"class": "law", text: lawText(s.legal_basis)})
+        el("p", {text: s.text}), lawLine(s.legal_basis), guidanceLine(s.guidance)
       ]);
     }));
     var forbidden = d.forbidden.length
       ? el("ul", {id: "result-forbidden", "class": "result-forbidden"}, d.forbidden.map(function (f) {
           return el("li", {"data-code": f.code}, [el("strong", {text: f.label || data.forbiddenLabels[f.code] || f.code}),
-            el("p", {text: f.text}),
-            el("p", {"class": "law", text: lawText(f.legal_basis)})]);
+            el("p", {text: f.text}), lawLine(f.legal_basis), guidanceLine(f.guidance)]);
         }))
       : el("p", {id: "result-forbidden", text: T.none});
     var actors = el("ul", {id: "result-actors", "class": "result-actors"}, d.actors.map(function (a) {
