@@ -362,10 +362,12 @@ def _explain(args: argparse.Namespace) -> int:
         case = parse_request(guide, body)
         decision = evaluate(prepared, case, lang)
     except ValidationError as exc:
+        from schemas.i18n import localise
+
         problems = []
         for path, message, suggestions in flatten(exc.messages):
             hint = f" (did you mean: {', '.join(suggestions)}?)" if suggestions else ""
-            problems.append(f"{field_path(path) or '(body)'}: {message}{hint}")
+            problems.append(f"{field_path(path) or '(body)'}: {localise(message, lang)}{hint}")
         raise UsageError(f"{name}: the case is not valid: " + "; ".join(problems)) from None
     from service.guide_view import sentence
 

@@ -36,6 +36,15 @@ SIGNAL_GROUPS = ("child", "family", "serious", "complex_needs", "pregnancy")
 GROUP_TEXTS = (N_("group_child"), N_("group_family"), N_("group_serious"), N_("group_complex_needs"),
                N_("group_pregnancy"))
 
+# the form's name for each field of a request, for the playground's list of problems
+FIELD_LABELS = {
+    "subject.kind": N_("kind"), "subject.age": N_("age"), "reporter.service": N_("reporter"),
+    "signals": N_("signals_legend"), "family.parental_responsibility": N_("responsibility"),
+    "consent.parents": N_("consent_parents"), "consent.subject": N_("consent_subject"),
+    "status.current_level": N_("current_level"), "status.measures_effective": N_("measures"),
+    "status.services_involved": N_("services_involved"), "status.complex_long_term_needs": N_("complex_long_term"),
+}
+
 _page_cache: dict[tuple[str, str, str], GuidePage] = {}
 _dates: dict[tuple[str, str], str] = {}
 _cache_lock = threading.Lock()
@@ -159,6 +168,7 @@ def playground(municipality: str) -> str | tuple[str, int]:
         "stepLabels": {code: s.label.in_lang(lang) for code, s in catalog.steps.items()},
         "forbiddenLabels": {code: f.label.in_lang(lang) for code, f in catalog.forbidden.items()},
         "strengths": {s["code"]: s["label"] for s in strengths},
+        "fieldLabels": {path: text(key, lang) for path, key in FIELD_LABELS.items()},
         "ages": {"child": [settings.child_age_min, settings.child_age_max],
                  "pregnant": [settings.pregnant_age_min, settings.pregnant_age_max]},
     }

@@ -399,6 +399,10 @@ def test_playground_follows_keyboard_input_and_copies_a_scenario(browser: Browse
         page.fill("#age", "70")
         assert wait_for_answer(page) == "invalid"
         assert page.locator('#result-errors li[data-field="subject.age"]').count() == 1
+        # named as the form names it, never by the API's field path or a code (it showed
+        # "subject.age … for child"); the national range for a child is 0–25 (docs/api.md, Ages)
+        shown_error = page.locator('#result-errors li[data-field="subject.age"]').text_content() or ""
+        assert shown_error == "Age (years): the age must be 0–25 for a child or young person in this guide"
     finally:
         context.close()
 

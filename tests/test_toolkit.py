@@ -254,3 +254,14 @@ def test_explain_in_bokmal_prints_no_codes_or_english_words(tmp_path: Path,
     assert "Når: Vold fra omsorgsperson eller seksuelle overgrep (grunn til å tro), under 18 år" in out
     assert "Tegn: Seksuelle overgrep" in out
     assert "Varsle politiet (i dag) [notify_police]" in out
+
+
+def test_explain_reports_a_bad_case_in_the_chosen_language(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The problems with a case were printed in English whatever --lang said."""
+    request = tmp_path / "case.json"
+    request.write_text('{"subject": {"kind": "child", "age": 9}, "reporter": {"service": "skule"}, '
+                       '"signals": ["bullying"], "extra": 1}', encoding="utf-8")
+    assert bti(["explain", "national", str(request), "--lang", "nn", "--municipalities", str(MUNICIPALITIES)]) == 1
+    err = capsys.readouterr().err
+    assert "extra: ukjend felt" in err
+    assert "reporter.service: ukjend kode «skule» (did you mean: school" in err

@@ -225,11 +225,23 @@
       el("h3", {text: T.explanation}), why];
   }
 
-  function renderError(body) {
+  // what a field of the request is called on the form (the API's field path stays in data-field)
+  function fieldLabel(field, request) {
+    var item = /^signals\[(\d+)\]/.exec(field);
+    if (item) {
+      var signal = (request.signals || [])[Number(item[1])];
+      var code = signal && (typeof signal === "string" ? signal : signal.code);
+      return data.signals[code] || data.fieldLabels.signals;
+    }
+    return data.fieldLabels[field] || data.fieldLabels[field.replace(/\[\d+\]/g, "")] || "";
+  }
+
+  function renderError(body, request) {
     var details = (body.error && body.error.details) || [];
     return [el("p", {"class": "error", text: T.invalid}),
       el("ul", {id: "result-errors", "class": "errors"}, details.map(function (x) {
-        return el("li", {"data-field": x.field}, [el("code", {text: x.field}), " ", x.message]);
+        var label = fieldLabel(x.field, request);
+        return el("li", {"data-field": x.field}, label ? [el("strong", {text: label + ":"}), " ", x.message] : [x.message]);
       }).concat(details.length ? [] : [el("li", {text: (body.error && body.error.message) || T.failed})]))];
   }
 
@@ -282,7 +294,7 @@
                answer.body.steps.length + " " + T.steps_in_order.toLowerCase().split(",")[0] + ".");
         } else {
           last = {error: answer.body.error, status: answer.status};
-          show("invalid", renderError(answer.body), requestJson, T.invalid);
+          show("invalid", renderError(answer.body, request), requestJson, T.invalid);
         }
         updateOutputs(request, last);
       })
