@@ -368,7 +368,7 @@ def _explain(args: argparse.Namespace) -> int:
         for path, message, suggestions in flatten(exc.messages):
             hint = f" (did you mean: {', '.join(suggestions)}?)" if suggestions else ""
             problems.append(f"{field_path(path) or '(body)'}: {localise(message, lang)}{hint}")
-        raise UsageError(f"{name}: the case is not valid: " + "; ".join(problems)) from None
+        raise UsageError(f"{name}: " + "; ".join(problems)) from None
     from service.guide_view import sentence
 
     print(explain_report(guide, case, decision, lang, describe=sentence))

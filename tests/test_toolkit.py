@@ -261,7 +261,8 @@ def test_explain_reports_a_bad_case_in_the_chosen_language(tmp_path: Path, capsy
     request = tmp_path / "case.json"
     request.write_text('{"subject": {"kind": "child", "age": 9}, "reporter": {"service": "skule"}, '
                        '"signals": ["bullying"], "extra": 1}', encoding="utf-8")
-    assert bti(["explain", "national", str(request), "--lang", "nn", "--municipalities", str(MUNICIPALITIES)]) == 1
+    # a bad case is bad input: one line on stderr, exit code 2 (tests/test_cli.py)
+    assert bti(["explain", "national", str(request), "--lang", "nn", "--municipalities", str(MUNICIPALITIES)]) == 2
     err = capsys.readouterr().err
     assert "extra: ukjend felt" in err
     assert "reporter.service: ukjend kode «skule» (did you mean: school" in err
