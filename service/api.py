@@ -188,6 +188,11 @@ def decide(prepared: PreparedGuide, case: Case, lang: str) -> dict[str, Any]:
             description="The decision", body=DecisionRequestSchema, example=EXAMPLE, languages=True,
             errors=DECISION_ERRORS, access=Access.DECISIONS)
 def post_decision(municipality: str) -> Any:
+    return decide_request(municipality)
+
+
+def decide_request(municipality: str) -> dict[str, Any]:
+    """The decision for this request's body (and ?lang=), or the ApiError that answers it."""
     prepared = _prepared(municipality)
     body = read_json(request)
     try:

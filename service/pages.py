@@ -23,6 +23,8 @@ from service.app import store_of
 from service.guide_view import GuidePage, build_guide_page
 from service.http import current_language
 from service.openapi import documented
+from service.playground import enabled as playground_enabled
+from service.playground import issue_token
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                   static_url_path="/assets")
@@ -160,7 +162,10 @@ def playground(municipality: str) -> str | tuple[str, int]:
         "municipality": guide.id,
         "guideName": guide.name.in_lang(lang),
         "lang": lang,
-        "api": url_for("api.post_decision", municipality=guide.id, lang=lang),
+        # the playground's own route: it needs no API key, only the token of this page
+        "api": url_for("playground.decide_for_page", municipality=guide.id, lang=lang),
+        "token": issue_token(current_app, guide.id),
+        "playgroundOff": not playground_enabled(current_app),
         "texts": texts(lang),
         "roles": {code: label.in_lang(lang) for code, label in catalog.roles.items()},
         "consentParties": {code: label.in_lang(lang) for code, label in catalog.consent_parties.items()},

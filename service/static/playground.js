@@ -277,9 +277,16 @@
       show("empty", [], requestJson, T.choose_signal);
       return;
     }
+    if (data.playgroundOff) {
+      last = null;
+      show("off", [el("p", {"class": "error", id: "result-notice", text: T.playground_off})], requestJson,
+           T.playground_off);
+      return;
+    }
     result.dataset.state = "loading";
     resultStatus.textContent = T.loading;
-    fetch(data.api, {method: "POST", headers: {"Content-Type": "application/json", "Accept": "application/json"},
+    fetch(data.api, {method: "POST", headers: {"Content-Type": "application/json", "Accept": "application/json",
+                                              "X-Playground-Token": data.token},
                      body: JSON.stringify(request)})
       .then(function (response) {
         return response.json().then(function (body) { return {status: response.status, body: body}; });
@@ -292,9 +299,16 @@
           show("ok", renderDecision(answer.body), requestJson,
                answer.body.level_name + (answer.body.urgent ? " – " + T.urgent : "") + ". " +
                answer.body.steps.length + " " + T.steps_in_order.toLowerCase().split(",")[0] + ".");
-        } else {
+        } else if (answer.status === 422) {  // only a 422 says something about the case
           last = {error: answer.body.error, status: answer.status};
           show("invalid", renderError(answer.body, request), requestJson, T.invalid);
+        } else {  // access refused, the guide unavailable, the request unreadable, a bug: not the case's fault
+          last = null;
+          var refused = answer.status === 401 || answer.status === 403;
+          var notice = refused ? T.access_refused : T.service_problem;
+          var said = answer.body && answer.body.error && answer.body.error.message;
+          show(refused ? "refused" : "failed", [el("p", {"class": "error", id: "result-notice", text: notice}),
+               said ? el("p", {text: said}) : null].filter(Boolean), requestJson, notice);
         }
         updateOutputs(request, last);
       })
