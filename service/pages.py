@@ -122,8 +122,9 @@ def _changed_on(guide: Guide) -> str:
 def index() -> str:
     lang = current_language()
     registry = store_of(current_app).registry
-    guides = [{"id": g.id, "name": g.name.in_lang(lang), "version": g.version, "digest": g.digest,
-               "extends": g.extends, "status": g.status, "sources": g.sources} for g in registry.guides.values()]
+    guides = [{"id": g.id, "name": g.name.in_lang(lang), "version": g.version, "date": _changed_on(g),
+               "digest": g.digest, "extends": g.extends, "status": g.status, "sources": g.sources}
+              for g in registry.guides.values()]
     # Grouped by what they rest on: adopted guides first, then drafts, then examples.
     groups = [(status, [g for g in guides if g["status"] == status]) for status in GUIDE_STATUSES]
     return render_template("pages/index.html", **_frame(guides=guides, groups=[(s, gs) for s, gs in groups if gs],
