@@ -153,8 +153,10 @@ def build_pathway_page(guide: Guide, lang: str) -> PathwayPage:
 
 
 def for_reporter(page: PathwayPage, reporter: str | None) -> PathwayPage:
-    """The page with only the steps that can apply to ``reporter`` (all of them for None)."""
+    """The page with only the steps that can apply to ``reporter`` (all of them for None), numbered
+    1, 2, … per level as a decision numbers them."""
     if reporter is None:
         return page
-    levels = tuple(replace(lv, steps=tuple(s for s in lv.steps if reporter in s.reporters)) for lv in page.levels)
+    levels = tuple(replace(lv, steps=tuple(replace(s, number=n) for n, s in enumerate(
+        (s for s in lv.steps if reporter in s.reporters), 1))) for lv in page.levels)
     return replace(page, levels=levels)

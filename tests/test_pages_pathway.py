@@ -136,6 +136,8 @@ def test_all_variants_are_shown_without_a_filter(variant_client: FlaskClient) ->
 def test_the_reporter_filter_keeps_the_reporters_steps(variant_client: FlaskClient, lang: str) -> None:
     school = variant_client.get(f"/municipalities/testkommune?lang={lang}&reporter=school").get_data(as_text=True)
     assert _steps_of_level_1(school) == ["1.1", "1.2", "1.3", "1.4"]
+    numbers = re.findall(r'<span class="num">(\d+)\.</span>', _level_section(school, 1))
+    assert numbers == ["1", "2", "3", "4"], "the filtered steps are numbered as a decision numbers them"
     assert 'href="#path-1.1b"' not in _overview(school)
     other = variant_client.get(f"/municipalities/testkommune?lang={lang}&reporter=health_station")
     assert _steps_of_level_1(other.get_data(as_text=True)) == ["1.1b", "1.2", "1.3", "1.4"]
