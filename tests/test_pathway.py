@@ -358,3 +358,32 @@ def test_diff_reports_a_pathway_edit(tmp_path: Path, registry: Registry) -> None
     assert {(c.old["pathway"]["due_days"]["team"], c.new["pathway"]["due_days"]["team"]) for c in result.changes} == {
         (7, 5)}
     assert "pathway steps added, removed or edited: 1/team" in format_diff(result)
+
+
+def test_the_worked_example_in_the_rule_language_guide_loads(tmp_path: Path, registry: Registry) -> None:
+    """docs/rule-language.md's pathway example is a valid pathway.yaml, and it decides as the
+    page says: schools get step 1.1, others 1.1b; bullying shortens 1.2's deadline to 7 days."""
+    from tests.conftest import ROOT
+    text = (ROOT / "docs" / "rule-language.md").read_text(encoding="utf-8")
+    example = text.split("<!-- pathway-example -->", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    prepared = prepare(make_guide(tmp_path, registry.guides["national"], example))
+    school = evaluate(prepared, case(signals={"bullying": 2}))
+    other = evaluate(prepared, case(reporter="health_station", age=4))
+    assert school.pathway is not None and other.pathway is not None
+    assert [(s.id, s.due_days) for s in school.pathway.steps] == [("1.1", None), ("1.2", 7), ("1.3", None),
+                                                                   ("1.4", None)]
+    assert [(s.id, s.due_days) for s in other.pathway.steps] == [("1.1b", None), ("1.2", 28), ("1.3", None),
+                                                                  ("1.4", None)]
+    assert [t.service for t in school.pathway.teams] == ["ressursteam"]
+    contact = {s.code: s.contact for s in evaluate(prepared, case(signals={"acute_danger": 1})).steps}
+    assert contact["report_to_child_welfare"] is not None and contact["report_to_child_welfare"].phone == "12 34 56 78"
+
+
+def test_batch_decisions_carry_the_pathway_and_step_errors(client: FlaskClient, local: PreparedGuide) -> None:
+    good = {**REQUEST, "status": {"current_level": 1, "step": "1.4"}}
+    bad = {**REQUEST, "status": {"current_level": 1, "step": "1.9"}}
+    resp = client.post("/v1/municipalities/national/decisions/batch?lang=en", json={"cases": [good, bad]})
+    assert resp.status_code == 200
+    first, second = resp.get_json()["decisions"]
+    assert [(s["id"], s["status"]) for s in first["decision"]["pathway"]["steps"]][3] == ("1.4", "current")
+    assert [d["field"] for d in second["error"]["details"]] == ["status.step"]
