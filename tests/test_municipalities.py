@@ -8,7 +8,8 @@ from rules.case import Case
 from rules.evaluate import evaluate
 from rules.loader import Registry
 
-MUNICIPALITIES = ("froland", "kvinnherad", "loten", "national", "overhalla", "oygarden", "tromso", "vestre_toten")
+MUNICIPALITIES = ("froland", "kvinnherad", "larvik", "loten", "national", "overhalla", "oygarden", "risor", "tromso",
+                  "vestre_toten")
 
 
 def test_every_guide_is_listed_with_version_and_digest(client: FlaskClient) -> None:
@@ -116,3 +117,26 @@ def test_overhalla_names_its_levels_a_and_b(registry: Registry) -> None:
     assert (decision.level, decision.level_name) == (2, "Nivå B")
     assert decision.pathway is not None
     assert [s.id for s in decision.pathway.steps] == ["2.1", "2.2", "2.3", "2.4", "2.5"]
+
+
+def test_risor_gives_the_school_its_own_steps_and_others_the_national_ones(registry: Registry) -> None:
+    # Risør writes one guide per service (its overview page); its school guide's level 0 has four steps.
+    def ids(reporter: str, age: int) -> list[str]:
+        decision = evaluate(registry.prepared["risor"], Case("child", age, reporter, {"withdrawn": 1}))
+        assert decision.level == 0 and decision.pathway is not None
+        return [s.id for s in decision.pathway.steps]
+
+    assert ids("school", 10) == ["skole-0.1", "skole-0.2", "skole-0.3", "skole-0.4"]
+    assert ids("kindergarten", 4) == ["0.1", "0.2", "0.3", "0.4"]
+
+
+def test_larvik_decision_meeting_meets_monthly_at_level_3(registry: Registry) -> None:
+    at_three = Case("child", 9, "school", {"behaviour_change": 2}, consent_parents="given", current_level=2,
+                    measures_effective="no")
+    decision = evaluate(registry.prepared["larvik"], at_three, "en")
+    assert decision.level == 3 and decision.pathway is not None
+    assert [s.id for s in decision.pathway.steps][-1] == "3.4"
+    teams = {t.service: t for t in decision.pathway.teams}
+    assert teams["beslutningsmote_se_meg"].label == "Se Meg decision meeting"
+    meets = registry.prepared["larvik"].guide.pathway.teams["beslutningsmote_se_meg"].meets
+    assert meets is not None and meets.in_lang("en") == "Once a month"
