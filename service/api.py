@@ -105,7 +105,7 @@ def present(decision: Decision) -> dict[str, Any]:
     return {
         "decision_id": uuid.uuid4().hex,
         "municipality": decision.municipality,
-        "ruleset": {"version": decision.version, "digest": decision.digest},
+        "ruleset": {"version": decision.version, "digest": decision.digest, "status": decision.status},
         "lang": decision.lang,
         "level": decision.level,
         "level_name": decision.level_name,
@@ -155,7 +155,7 @@ def parse_case(guide: Guide, body: Any, prefix: str = "") -> Case:
             case: Case = _request_schema.load(
                 body if isinstance(body, dict) else {"_": body} if body is not None else {})
     except ValidationError as exc:
-        messages = exc.messages if isinstance(body, dict) else {"_schema": ["Invalid input type."]}
+        messages = exc.messages if isinstance(body, dict) else {"_schema": [Msg("object")]}
         raise ApiError(ErrorCode.INVALID_REQUEST, details=details_from(messages, prefix)) from None
     return case
 
@@ -188,6 +188,11 @@ def decide(prepared: PreparedGuide, case: Case, lang: str) -> dict[str, Any]:
             description="The decision", body=DecisionRequestSchema, example=EXAMPLE, languages=True,
             errors=DECISION_ERRORS, access=Access.DECISIONS)
 def post_decision(municipality: str) -> Any:
+    return decide_request(municipality)
+
+
+def decide_request(municipality: str) -> dict[str, Any]:
+    """The decision for this request's body (and ?lang=), or the ApiError that answers it."""
     prepared = _prepared(municipality)
     body = read_json(request)
     try:
@@ -214,7 +219,7 @@ def post_batch(municipality: str) -> Any:
                 {"field": redact(field_path(path)), "message": Msg("identity_number"), "suggestions": []}
                 for path in outside])
     if not isinstance(body, dict):
-        raise ApiError(ErrorCode.INVALID_REQUEST, details=details_from({"_schema": ["Invalid input type."]}))
+        raise ApiError(ErrorCode.INVALID_REQUEST, details=details_from({"_schema": [Msg("object")]}))
     try:
         cases = _batch_schema.load(body)["cases"]
     except ValidationError as exc:
@@ -238,7 +243,8 @@ def list_municipalities() -> Any:
     lang = current_language()
     guides = store_of(current_app).registry.guides.values()
     return MunicipalityListSchema().dump({"municipalities": [
-        {"id": gd.id, "name": gd.name.in_lang(lang), "version": gd.version, "digest": gd.digest} for gd in guides
+        {"id": gd.id, "name": gd.name.in_lang(lang), "version": gd.version, "digest": gd.digest, "status": gd.status}
+        for gd in guides
     ]})
 
 
