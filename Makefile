@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= $(or $(BTI_PORT),8080)
 HOST   ?= $(or $(BTI_HOST),127.0.0.1)
 
-.PHONY: setup run test test-quick check lint typecheck rules-check translations translations-check clean bench load soak soak-http
+.PHONY: setup run test test-quick check lint typecheck rules-check translations translations-check clean bench load soak soak-http image image-test
 
 setup: $(STAMP)
 
@@ -80,3 +80,17 @@ soak: setup
 soak-http: setup
 	$(LOCUST)
 	$(BIN)/python -m load.soak --seconds $(SOAK_SECONDS)
+
+# The container image (Containerfile; docs/deployment.md). podman or docker; where no registry is
+# reachable, the base is a Debian bookworm made once with debootstrap. Not part of `make test`:
+# image-test needs root (or rootless podman) and a minute or two.
+IMAGE ?= localhost/bti-decision-service:latest
+image:
+	IMAGE=$(IMAGE) deploy/container/build-image.sh
+
+image-test: setup
+	@if command -v podman >/dev/null 2>&1 || command -v docker >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory image && $(BIN)/python deploy/container/check_image.py --image $(IMAGE); \
+	else \
+		echo "image-test: skipped: neither podman nor docker is installed (Debian: apt-get install podman runc debootstrap)"; \
+	fi
