@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/bti serve --host $(HOST) --port $(PORT)
 
+# The last line says how many browser tests were skipped and why (tests/conftest.py), if any were.
 test: setup
 	$(BIN)/python -m pytest
 

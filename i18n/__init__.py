@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gettext
 import threading
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from io import BytesIO
@@ -55,6 +56,7 @@ def N_(key: str) -> str:
 class _Loaded:
     translations: gettext.GNUTranslations
     keys: tuple[str, ...]  # singular message ids, in the catalogue's order
+    ids: frozenset[str]  # every message id, plural ones by their singular id
 
 
 _cache: dict[tuple[str, str], _Loaded] = {}
@@ -90,7 +92,8 @@ def _load(lang: str, domain: str) -> _Loaded:
             if lang != DEFAULT_LANGUAGE:
                 translations.add_fallback(_load(DEFAULT_LANGUAGE, domain).translations)
             keys = tuple(m.id for m in catalog if m.id and isinstance(m.id, str))
-            loaded = _cache[key] = _Loaded(translations, keys)
+            ids = frozenset(m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id)
+            loaded = _cache[key] = _Loaded(translations, keys, ids)
     return loaded
 
 
@@ -99,20 +102,36 @@ def supported(lang: str) -> str:
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
+class MissingTextWarning(UserWarning):
+    """The code asked for a key no catalogue has (declare it where it is built: see N_)."""
+
+
+def _known(key: str, domain: str) -> None:
+    if key not in _load(DEFAULT_LANGUAGE, domain).ids:
+        warnings.warn(f"no text {key!r} in the {domain} catalogues", MissingTextWarning, stacklevel=3)
+
+
 def text(key: str, lang: str, /, domain: str = "pages", **params: Any) -> str:
     """The text ``key`` in ``lang`` (bokmål where the language lacks it), ``{params}`` filled in."""
-    value = _load(supported(lang), domain).translations.gettext(key)
-    return value.format(**params) if params else value
+    _known(key, domain)
+    return _load(supported(lang), domain).translations.gettext(key).format(**params)
 
 
 def ntext(key: str, plural_key: str, n: int, lang: str, /, domain: str = "pages", **params: Any) -> str:
     """The form of ``key`` for the number ``n`` in ``lang`` (``{n}`` and ``{params}`` filled in)."""
+    _known(key, domain)
     value = _load(supported(lang), domain).translations.ngettext(key, plural_key, n)
     return value.format(n=n, **params)
 
 
+def has(key: str, domain: str = "pages") -> bool:
+    """Is ``key`` a message of ``domain`` (in bokmål, which has every key)?"""
+    return key in _load(DEFAULT_LANGUAGE, domain).ids
+
+
 def texts(lang: str, domain: str = "pages") -> dict[str, str]:
-    """Every text of ``domain`` in ``lang`` that needs no number (for templates and scripts)."""
+    """Every text of ``domain`` in ``lang`` that needs no number, as written (``{name}`` left for the
+    template or script to fill in), for templates and scripts."""
     keys = _load(DEFAULT_LANGUAGE, domain).keys
     translations = _load(supported(lang), domain).translations
     return {key: translations.gettext(key) for key in keys}

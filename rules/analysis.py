@@ -69,3 +69,27 @@ def satisfiable(ir: IR) -> bool | None:
 def implies(a: IR, b: IR) -> bool:
     """``a`` cannot hold without ``b`` (False when unsure)."""
     return satisfiable(("and", (a, negate(b)))) is False
+
+
+def boundaries(ir: IR) -> dict[str, set[Any]]:
+    """Where each attribute's value starts to change what ``ir`` says: for a number, the first
+    value of each band it cuts (``age < 18`` and ``age >= 18`` give 18, ``age > 19`` gives 20);
+    for a word, the words it names."""
+    out: dict[str, set[Any]] = {}
+    stack = [ir]
+    while stack:
+        item = stack.pop()
+        if item[0] in ("and", "or"):
+            stack.extend(item[1])
+            continue
+        if item[0] != "cmp":
+            continue
+        _, attr, op, value = item
+        found = out.setdefault(attr, set())
+        if isinstance(value, bool) or not isinstance(value, int) or op in ("lt", "gte"):
+            found.add(value)  # a word, or the first value of the upper band
+        elif op in ("lte", "gt"):
+            found.add(value + 1)
+        else:  # eq, neq: the value is a band of its own
+            found.update({value, value + 1})
+    return out

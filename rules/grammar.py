@@ -11,11 +11,11 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import RAISE, ValidationError, fields, post_load, validate
 from marshmallow.experimental.context import Context
 
 from rules.fields import FIELDS, operators_for
-from rules.messages import Suggesting, closest, unknown_code
+from rules.messages import KeyedSchema, Suggesting, closest, unknown_code
 from rules.model import (
     CASE_ACTOR_REFS,
     CONSENT_PARTIES,
@@ -56,7 +56,7 @@ def _check_code(kind: str, value: object, valid: Iterable[str]) -> str:
     return value
 
 
-class StrictSchema(Schema):
+class StrictSchema(KeyedSchema):
     class Meta:
         unknown = RAISE
 

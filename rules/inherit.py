@@ -10,7 +10,7 @@ actions that remove no step, and higher levels.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rules.errors import Problem
@@ -111,16 +111,62 @@ def weakening_problems(rule: Rule, index: int, doc: Document, kept: Iterable[Rul
     return [Problem(doc.file, doc.line_of(path), format_path(path), message) for path, message in found]
 
 
+@dataclass(frozen=True)
+class SettingDirection:
+    """Which way a setting may move from the national value, and why.
+
+    ``stricter`` is ``lower`` (a smaller number asks more of the services; for a deadline, ``null``
+    means no deadline, the loosest), ``narrower`` (an age range), or ``free`` (a municipal choice
+    that is neither stricter nor looser, within the bounds the rule-file grammar sets).
+    ``furthest`` is, for ``lower``, the highest value a guide may still choose, when documented
+    municipal practice sets it above the national value."""
+
+    stricter: str
+    why: str
+    furthest: int | None = None
+
+
+SETTING_DIRECTIONS: dict[str, SettingDirection] = {
+    "youth_consent_age": SettingDirection(
+        "free", "the age from which the young person consents alone instead of the parents: a lower age moves "
+        "the say from the parents to the youth, which protects neither more nor less; guides use 15 or 16"),
+    "child_age": SettingDirection("narrower", "a guide may serve fewer ages than the national range, not more"),
+    "pregnant_age": SettingDirection("narrower", "a guide may serve fewer ages than the national range, not more"),
+    "level0_decision_days": SettingDirection("lower", "a deadline in days: sooner is stricter, none is the loosest"),
+    "level2_meeting_days": SettingDirection("lower", "a deadline in days: sooner is stricter, none is the loosest"),
+    "evaluation_interval_days": SettingDirection(
+        "lower", "days between evaluations: more often is stricter, none is the loosest"),
+    "relay_log_from_level": SettingDirection("lower", "the relay log may start at an earlier level, not a later one"),
+    "services_for_level_3": SettingDirection(
+        "lower", "the number of services already involved that calls for level 3: fewer is stricter; guides "
+        "that split the levels as two services at level 2 and three at level 3 may choose 3", furthest=3),
+    "relay_holder_titles": SettingDirection("free", "what the relay holder is called: a label"),
+    "languages": SettingDirection("free", "the languages the guide's texts are offered in"),
+}
+
+
 def settings_problems(settings: Settings, national: Settings, doc: Document) -> list[Problem]:
-    """Age ranges may only narrow the national ones."""
-    found = []
+    """Refuse every setting a guide moves in the looser direction, naming the national value."""
+    found: list[tuple[str, str]] = []
     for kind in ("child", "pregnant"):
         lo, hi = getattr(settings, f"{kind}_age_min"), getattr(settings, f"{kind}_age_max")
         n_lo, n_hi = getattr(national, f"{kind}_age_min"), getattr(national, f"{kind}_age_max")
         if lo > hi:
-            found.append((kind, f"min {lo} is above max {hi}"))
+            found.append((f"{kind}_age", f"min {lo} is above max {hi}"))
         elif lo < n_lo or hi > n_hi:
-            found.append((kind, f"{lo}–{hi} is wider than the national {n_lo}–{n_hi}; a guide may only narrow it"))
-    return [Problem(doc.file, doc.line_of(("settings", f"{kind}_age")), f"settings.{kind}_age", message)
-            for kind, message in found]
-
+            found.append((f"{kind}_age", f"{lo}–{hi} is wider than the national {n_lo}–{n_hi}; a guide may only "
+                                         "narrow it"))
+    for name, direction in SETTING_DIRECTIONS.items():
+        if direction.stricter != "lower":
+            continue
+        value, base = settings.value(name), national.value(name)
+        if value == base or (base is None and value is not None):
+            continue
+        furthest = base if direction.furthest is None or base is None else max(base, direction.furthest)
+        if value is None:
+            found.append((name, f"no value is looser than the national value {base} ({direction.why})"))
+        elif furthest is not None and value > furthest:
+            allowed = f"at most {furthest}" if furthest != base else f"{base} or lower"
+            found.append((name, f"{value} is looser than the national value {base} ({direction.why}); a guide may "
+                                f"choose {allowed}"))
+    return [Problem(doc.file, doc.line_of(("settings", name)), f"settings.{name}", message) for name, message in found]

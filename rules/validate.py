@@ -64,10 +64,11 @@ def validate_document(schema: Schema, doc: Document, context: Mapping[str, Any] 
         problems = []
         for path, message, suggestions in flatten(exc.messages):
             key = str(path[-1]) if path else ""
-            if message == "Unknown field.":
+            message_key = getattr(message, "key", None)
+            if message_key == "unknown_field":
                 message = f"unknown key {key!r}"
                 suggestions = tuple(closest(key, _keys_at(schema, path[:-1]) or KNOWN_KEYS))
-            elif message == "Missing data for required field.":
+            elif message_key == "required":
                 message = f"missing: {key} is required here"
             full = (*prefix, *path)
             problems.append(Problem(doc.file, doc.line_of(full), format_path(full), message, suggestions))

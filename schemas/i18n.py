@@ -6,10 +6,12 @@ response language. Marshmallow's own English messages are mapped to keys here to
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import i18n
-from rules.messages import Suggesting
+from rules.messages import Keyed
+from rules.model import Text
 
 
 def api_key(key: str) -> str:
@@ -17,47 +19,36 @@ def api_key(key: str) -> str:
     return key
 
 
-# marshmallow's default messages → our keys
-_MARSHMALLOW = {
-    "Unknown field.": api_key("unknown_field"),
-    "Missing data for required field.": api_key("required"),
-    "Field may not be null.": api_key("null"),
-    "Not a valid integer.": api_key("integer"),
-    "Not a valid boolean.": api_key("boolean"),
-    "Not a valid string.": api_key("string"),
-    "Invalid input type.": api_key("object"),
-    "Not a valid list.": api_key("list"),
-    "Invalid value.": api_key("invalid"),
-    "batch_cases": api_key("batch_cases"),
-}
+# the keys rules.messages gives marshmallow's own messages (named here for `make translations`)
+MARSHMALLOW_KEYS = (api_key("unknown_field"), api_key("required"), api_key("null"), api_key("invalid"),
+                    api_key("integer"), api_key("number"), api_key("boolean"), api_key("string"),
+                    api_key("list"), api_key("object"))
 
 
-class Msg(Suggesting):
-    """A message key with parameters (and suggestions), rendered per language."""
+class Msg(Keyed):
+    """An API message: a key of the ``api`` catalogues with its parameters (and suggestions),
+    rendered in the response language; as a string it is the English text."""
 
-    key: str
-    params: dict[str, Any]
+    def __new__(cls, message_key: str, suggestions: Iterable[str] = (), **params: Any) -> Msg:
+        try:
+            english = render(message_key, "en", **params)
+        except KeyError:  # a validator's message whose {min} and {max} it fills in: error=Msg("length")
+            english = message_key
+        return super().__new__(cls, message_key, english, suggestions, **params)
 
-    def __new__(cls, message_key: str, suggestions: tuple[str, ...] | list[str] = (), **params: Any) -> Msg:
-        obj = super().__new__(cls, render(message_key, "en", **params), suggestions)
-        assert isinstance(obj, Msg)
-        obj.key = message_key
-        obj.params = params
-        return obj
+    def format(self, *args: object, **kwargs: Any) -> Msg:
+        """Parameters filled in by marshmallow (a validator's ``{min}``, ``{max}``) join the key's."""
+        return Msg(self.key, self.suggestions, **{**self.params, **kwargs})
 
 
 def render(message_key: str, lang: str, /, **params: Any) -> str:
-    """The API message ``message_key`` in ``lang``, ``{params}`` filled in."""
-    return i18n.text(message_key, lang, domain="api", **params)
+    """The API message ``message_key`` in ``lang``, ``{params}`` filled in (a guide's label in ``lang``)."""
+    values = {name: value.in_lang(lang) if isinstance(value, Text) else value for name, value in params.items()}
+    return i18n.text(message_key, lang, domain="api", **values)
 
 
 def localise(message: str, lang: str) -> str:
-    """A validation message in ``lang``: a Msg by its key, marshmallow's by our mapping."""
-    if isinstance(message, Msg):
+    """A validation message in ``lang``, by its key (a message without one is shown as it is)."""
+    if isinstance(message, Keyed) and i18n.has(message.key, domain="api"):
         return render(message.key, lang, **message.params)
-    key = _MARSHMALLOW.get(str(message))
-    if key:
-        return render(key, lang)
-    if str(message).startswith("Length must be between"):
-        return render("length", lang, min=1, max=50)
     return str(message)

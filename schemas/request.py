@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
@@ -14,7 +14,7 @@ from marshmallow.experimental.context import Context
 
 from rules.case import Case
 from rules.grammar import StrictSchema
-from rules.messages import closest
+from rules.messages import closest, closest_labelled
 from rules.model import (
     CONSENT_ANSWERS,
     MEASURES,
@@ -24,10 +24,18 @@ from rules.model import (
     SUBJECT_KINDS,
     Guide,
 )
-from schemas.i18n import Msg
+from schemas.i18n import Msg, api_key
 from schemas.privacy import excerpt
 
 MAX_SIGNALS = 50
+# a signal sent for a subject it does not apply to: the message names whom it applies to
+N_SIGNAL_ONLY = {"child": api_key("signal_only_child"), "pregnant": api_key("signal_only_pregnant")}
+
+
+def suggest(value: object, entries: Mapping[str, Any]) -> list[str]:
+    """The codes closest to ``value``, matched against each code and its label in every language
+    ("skole" → school, "mobbing" → bullying)."""
+    return closest_labelled(value, {code: entry.label.values() for code, entry in entries.items()})
 
 
 def _guide() -> Guide:
@@ -70,7 +78,7 @@ class Code(_Documented):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         valid = getattr(_guide().catalog, self.section)
         if not isinstance(value, str) or value not in valid:
-            raise ValidationError(Msg("unknown_code", closest(value, valid), value=excerpt(value)))
+            raise ValidationError(Msg("unknown_code", suggest(value, valid), value=excerpt(value)))
         return value
 
 
@@ -129,7 +137,7 @@ class SignalField(_Documented):
         if "code" not in value:
             errors["code"] = [Msg("required")]
         elif not isinstance(code, str) or code not in signals:
-            errors["code"] = [Msg("unknown_code", closest(code, signals), value=excerpt(code))]
+            errors["code"] = [Msg("unknown_code", suggest(code, signals), value=excerpt(code))]
         if strength is None:
             strength = "concern"
         if not isinstance(strength, str) or strength not in STRENGTHS:
@@ -187,7 +195,7 @@ class DecisionRequestSchema(RequestObjectSchema):
     subject = fields.Nested(SubjectSchema, required=True)
     reporter = fields.Nested(ReporterSchema, required=True)
     signals = fields.List(SignalField(), required=True,
-                          validate=validate.Length(1, MAX_SIGNALS, error="Length must be between 1 and 50."))
+                          validate=validate.Length(1, MAX_SIGNALS, error=Msg("length")))
     family = fields.Nested(FamilySchema, allow_none=True, load_default=None)
     consent = fields.Nested(ConsentSchema, allow_none=True, load_default=None)
     status = fields.Nested(StatusSchema, allow_none=True, load_default=None)
@@ -235,16 +243,18 @@ class DecisionRequestSchema(RequestObjectSchema):
         lo, hi = ((settings.child_age_min, settings.child_age_max) if kind == "child"
                   else (settings.pregnant_age_min, settings.pregnant_age_max))
         if kind and age is not None and not lo <= age <= hi:
-            errors["subject"] = {"age": [Msg("age_range", min=lo, max=hi, kind=kind)]}
+            key = api_key("age_range_child") if kind == "child" else api_key("age_range_pregnant")
+            errors["subject"] = {"age": [Msg(key, min=lo, max=hi)]}
         reporter = (data.get("reporter") or {}).get("service")
         service = guide.catalog.services.get(reporter) if isinstance(reporter, str) else None
         if service is not None and not service.reports:  # emergency_medical answers calls, never reports
-            errors["reporter"] = {"service": [Msg("not_a_reporter", code=reporter)]}
+            errors["reporter"] = {"service": [Msg("not_a_reporter", service=service.label)]}
         # indices of the request as sent (invalid items are missing from data["signals"])
         sent = original.get("signals") if isinstance(original, dict) else None
         codes = [s.get("code") if isinstance(s, dict) else s for s in sent] if isinstance(sent, list) else []
         known = guide.catalog.signals
-        bad = {i: {"code": [Msg("signal_subject", code=code)]} for i, code in enumerate(codes)
+        bad = {i: {"code": [Msg(N_SIGNAL_ONLY[known[code].subjects[0]], signal=known[code].label)]}
+               for i, code in enumerate(codes)
                if kind and isinstance(code, str) and code in known and kind not in known[code].subjects}
         if bad:
             errors["signals"] = bad
@@ -277,4 +287,4 @@ class BatchRequestSchema(RequestObjectSchema):
     cases = fields.List(fields.Raw(metadata={"description": "a DecisionRequest (#/components/schemas/DecisionRequest)"
                                              "; an invalid one is answered with an error at its index"}),
                         required=True,
-                        validate=validate.Length(1, 100, error="batch_cases"))
+                        validate=validate.Length(1, 100, error=Msg("batch_cases")))

@@ -155,7 +155,7 @@ def parse_case(guide: Guide, body: Any, prefix: str = "") -> Case:
             case: Case = _request_schema.load(
                 body if isinstance(body, dict) else {"_": body} if body is not None else {})
     except ValidationError as exc:
-        messages = exc.messages if isinstance(body, dict) else {"_schema": ["Invalid input type."]}
+        messages = exc.messages if isinstance(body, dict) else {"_schema": [Msg("object")]}
         raise ApiError(ErrorCode.INVALID_REQUEST, details=details_from(messages, prefix)) from None
     return case
 
@@ -188,6 +188,11 @@ def decide(prepared: PreparedGuide, case: Case, lang: str) -> dict[str, Any]:
             description="The decision", body=DecisionRequestSchema, example=EXAMPLE, languages=True,
             errors=DECISION_ERRORS, access=Access.DECISIONS)
 def post_decision(municipality: str) -> Any:
+    return decide_request(municipality)
+
+
+def decide_request(municipality: str) -> dict[str, Any]:
+    """The decision for this request's body (and ?lang=), or the ApiError that answers it."""
     prepared = _prepared(municipality)
     return decide_body(prepared, read_json(request), current_language(), _lang_problems())
 
@@ -220,7 +225,7 @@ def post_batch(municipality: str) -> Any:
                 {"field": redact(field_path(path)), "message": Msg("identity_number"), "suggestions": []}
                 for path in outside])
     if not isinstance(body, dict):
-        raise ApiError(ErrorCode.INVALID_REQUEST, details=details_from({"_schema": ["Invalid input type."]}))
+        raise ApiError(ErrorCode.INVALID_REQUEST, details=details_from({"_schema": [Msg("object")]}))
     try:
         cases = _batch_schema.load(body)["cases"]
     except ValidationError as exc:

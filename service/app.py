@@ -31,6 +31,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         BTI_RELOAD_INTERVAL=float(os.environ.get("BTI_RELOAD_INTERVAL", "0")),
         BTI_API_KEYS=os.environ.get("BTI_API_KEYS", ""),
         BTI_ADMIN_KEY=os.environ.get("BTI_ADMIN_KEY", ""),
+        BTI_PLAYGROUND=os.environ.get("BTI_PLAYGROUND", "on"),  # off: the playground decides nothing
+        BTI_PLAYGROUND_SECRET=os.environ.get("BTI_PLAYGROUND_SECRET", ""),
     )
     app.config.update(config or {})
     app.config["BTI_API_KEY_HASHES"] = parse_hashes(app.config["BTI_API_KEYS"])
@@ -47,10 +49,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from service.api import api
     from service.docs import docs
     from service.pages import pages
+    from service.playground import playground
 
     app.register_blueprint(api)
     app.register_blueprint(docs)
     app.register_blueprint(pages)
+    app.register_blueprint(playground)
     _install_error_handlers(app)
     install_metrics(app)
 

@@ -60,6 +60,7 @@ class Operation:
     languages: bool = False  # takes ?lang= and Accept-Language
     errors: tuple[ErrorCode, ...] = ()
     access: Access | None = None
+    parameters: tuple[Mapping[str, Any], ...] = ()  # headers or query parameters of its own
     also: Mapping[int, str] = field(default_factory=dict)  # other statuses answered with the same body
     other: Mapping[int, str] = field(default_factory=dict)  # responses that are not the error envelope
 
@@ -191,7 +192,7 @@ def _operation(op: Operation, parameters: list[dict[str, Any]]) -> dict[str, Any
         responses[str(status)] = {"description": description}
     result: dict[str, Any] = {
         "operationId": op.operation_id, "summary": op.summary, "tags": [op.tag],
-        "parameters": parameters + (LANGUAGE_PARAMETERS if op.languages else []),
+        "parameters": parameters + [dict(p) for p in op.parameters] + (LANGUAGE_PARAMETERS if op.languages else []),
         "responses": responses,
     }
     if op.body is not None:

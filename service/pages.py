@@ -23,6 +23,8 @@ from service.app import store_of
 from service.guide_view import GuidePage, build_guide_page
 from service.http import current_language
 from service.openapi import documented
+from service.playground import enabled as playground_enabled
+from service.playground import issue_token
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                   static_url_path="/assets")
@@ -35,6 +37,15 @@ SIGNAL_GROUPS = ("child", "family", "serious", "complex_needs", "pregnancy")
 # the groups' headings, looked up as text(f"group_{group}") (named here for `make translations`)
 GROUP_TEXTS = (N_("group_child"), N_("group_family"), N_("group_serious"), N_("group_complex_needs"),
                N_("group_pregnancy"))
+
+# the form's name for each field of a request, for the playground's list of problems
+FIELD_LABELS = {
+    "subject.kind": N_("kind"), "subject.age": N_("age"), "reporter.service": N_("reporter"),
+    "signals": N_("signals_legend"), "family.parental_responsibility": N_("responsibility"),
+    "consent.parents": N_("consent_parents"), "consent.subject": N_("consent_subject"),
+    "status.current_level": N_("current_level"), "status.measures_effective": N_("measures"),
+    "status.services_involved": N_("services_involved"), "status.complex_long_term_needs": N_("complex_long_term"),
+}
 
 _page_cache: dict[tuple[str, str, str], GuidePage] = {}
 _dates: dict[tuple[str, str], str] = {}
@@ -111,8 +122,8 @@ def _changed_on(guide: Guide) -> str:
 def index() -> str:
     lang = current_language()
     registry = store_of(current_app).registry
-    guides = [{"id": g.id, "name": g.name.in_lang(lang), "version": g.version, "digest": g.digest,
-               "extends": g.extends} for g in registry.guides.values()]
+    guides = [{"id": g.id, "name": g.name.in_lang(lang), "version": g.version, "date": _changed_on(g),
+               "digest": g.digest, "extends": g.extends} for g in registry.guides.values()]
     return render_template("pages/index.html", **_frame(guides=guides, failed=sorted(registry.errors)))
 
 
@@ -151,7 +162,10 @@ def playground(municipality: str) -> str | tuple[str, int]:
         "municipality": guide.id,
         "guideName": guide.name.in_lang(lang),
         "lang": lang,
-        "api": url_for("api.post_decision", municipality=guide.id, lang=lang),
+        # the playground's own route: it needs no API key, only the token of this page
+        "api": url_for("playground.decide_for_page", municipality=guide.id, lang=lang),
+        "token": issue_token(current_app, guide.id),
+        "playgroundOff": not playground_enabled(current_app),
         "texts": texts(lang),
         "roles": {code: label.in_lang(lang) for code, label in catalog.roles.items()},
         "consentParties": {code: label.in_lang(lang) for code, label in catalog.consent_parties.items()},
@@ -159,6 +173,7 @@ def playground(municipality: str) -> str | tuple[str, int]:
         "stepLabels": {code: s.label.in_lang(lang) for code, s in catalog.steps.items()},
         "forbiddenLabels": {code: f.label.in_lang(lang) for code, f in catalog.forbidden.items()},
         "strengths": {s["code"]: s["label"] for s in strengths},
+        "fieldLabels": {path: text(key, lang) for path, key in FIELD_LABELS.items()},
         "ages": {"child": [settings.child_age_min, settings.child_age_max],
                  "pregnant": [settings.pregnant_age_min, settings.pregnant_age_max]},
     }

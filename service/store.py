@@ -102,21 +102,33 @@ class GuideStore:
             errors.pop(gid, None)
             self.status.pop(gid, None)
         national = guides.get(NATIONAL)
+        loaded: list[str] = []
+        refused: list[str] = []
         if NATIONAL in changed:
-            national = self._try_load(NATIONAL, folders.get(NATIONAL), None, guides, errors) or national
+            found = self._try_load(NATIONAL, folders.get(NATIONAL), None, guides, errors)
+            (loaded if found else refused).append(NATIONAL)
+            national = found or national
             changed |= set(folders) - {NATIONAL}  # every guide extends the national one
         for gid in sorted(changed - {NATIONAL}):
             if national is None:
                 errors[gid] = RuleFileError([])
+                refused.append(gid)
                 continue
-            self._try_load(gid, folders[gid], national, guides, errors)
+            (loaded if self._try_load(gid, folders[gid], national, guides, errors) else refused).append(gid)
         for gid, prepared in current.prepared.items():
             if guides.get(gid) is not prepared:
                 self._retired.append(_Retired(prepared))
         self.registry = Registry(guides, errors)  # the swap: one reference, read atomically
         self._prints = prints
-        if not initial:
-            log.info("guides reloaded: %s", ", ".join(sorted(changed | removed)))
+        if not initial:  # only what was swapped in counts as reloaded; a refused guide keeps its last version
+            if loaded:
+                log.info("guides reloaded: %s", ", ".join(sorted(loaded)))
+            if removed:
+                log.info("guides removed: %s", ", ".join(sorted(removed)))
+            for gid in sorted(refused):
+                served = self.registry.guides.get(gid)
+                log.warning("guide %s not reloaded: %s", gid,
+                            f"version {served.version} keeps serving" if served else "it is not served")
         return True
 
     def _try_load(self, gid: str, folder: Path | None, baseline: PreparedGuide | None,

@@ -41,6 +41,10 @@ def load_version(spec: str | None, new: Path) -> PreparedGuide:
                          check=False)
     if top.returncode != 0:
         raise ValueError(f"{spec!r} is neither a folder nor a git revision ({root} is not in a git repository)")
+    known = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}"],
+                           capture_output=True, check=False)
+    if known.returncode != 0:
+        raise ValueError(f"{spec!r} is neither a guide folder nor a git revision")
     relative = root.relative_to(Path(top.stdout.strip()).resolve())
     archive = subprocess.run(["git", "-C", top.stdout.strip(), "archive", "--format=tar", spec, str(relative)],
                              capture_output=True, check=False)

@@ -51,3 +51,33 @@ def app() -> Flask:
 def client(app: Flask) -> Iterator[FlaskClient]:
     with app.test_client() as c:
         yield c
+
+
+# --- the last line of a run: the browser tests that were skipped, and why ------------------------
+
+BROWSER_TESTS = "tests/test_pages_browser.py"
+
+
+def browser_skip_summary(skipped: list[pytest.TestReport]) -> str | None:
+    """One line naming how many browser tests were skipped and each reason (None: none were)."""
+    reasons: dict[str, int] = {}
+    for report in skipped:
+        if not report.nodeid.startswith(BROWSER_TESTS):
+            continue
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if not reasons:
+        return None
+    count = sum(reasons.values())
+    why = "; ".join(f"{reason} ({n})" if len(reasons) > 1 else reason for reason, n in reasons.items())
+    return f"browser tests: {count} skipped, because {why}"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    line = browser_skip_summary(reporter.stats.get("skipped", []))
+    if line:
+        reporter.write_line(line, yellow=True, bold=True)

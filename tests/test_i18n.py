@@ -3,6 +3,7 @@ and the checker that guards them finds what a translator can get wrong."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,9 @@ from babel.messages.catalog import Catalog
 from flask.testing import FlaskClient
 
 import i18n
+from i18n import read_catalogue
 from i18n.check import catalogue_problems, extracted, problems
+from rules.model import Guide
 
 
 def test_catalogues_are_complete_in_every_language() -> None:
@@ -130,3 +133,120 @@ def test_an_added_language_is_served_and_falls_back_to_bokmal(client: FlaskClien
         "subject": {"kind": "child", "age": 9}, "reporter": {"service": "school"}, "signals": ["bullying"]})
     assert answer.status_code == 200, answer.get_json()
     assert answer.get_json()["lang"] == "nb"  # the rule files have no Sámi texts: the guide speaks bokmål
+
+
+# --- messages: by key, in the chosen language, with labels rather than codes --------------------
+
+DECISIONS = "/v1/municipalities/national/decisions"
+CASE = {"subject": {"kind": "child", "age": 9}, "reporter": {"service": "school"}, "signals": ["bullying"]}
+
+
+def _details(client: FlaskClient, body: object, lang: str) -> list[dict[str, object]]:
+    response = client.post(f"{DECISIONS}?lang={lang}", json=body)
+    assert response.status_code == 422, response.get_json()
+    return list(response.get_json()["error"]["details"])
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"reporter": {"service": "school"}, "signals": ["bullying"]}, "subject"),  # required
+    ({**CASE, "subject": None}, "subject"),  # null
+    ({**CASE, "subject": ["child", 9]}, "subject"),  # not an object
+    ({**CASE, "signals": "bullying"}, "signals"),  # not a list
+    ({**CASE, "signals": []}, "signals"),  # too short
+    ({**CASE, "extra": 1}, "extra"),  # unknown field
+    ({**CASE, "subject": {"kind": "child", "age": 9, "name": "x"}}, "subject.name"),  # unknown nested field
+])
+def test_marshmallow_messages_are_translated_by_key_not_english_text(client: FlaskClient, body: object,
+                                                                    field: str) -> None:
+    """Marshmallow's messages were looked up by their English wording (and one limit was written
+    into a message); now each has a key, and every language has its own text."""
+    by_lang = {lang: _details(client, body, lang) for lang in ("nb", "nn", "en")}
+    messages = {lang: next(d["message"] for d in details if d["field"] == field) for lang, details in by_lang.items()}
+    assert len(set(messages.values())) == 3, messages
+    english_marshmallow = ("Missing data", "Field may not be null", "Invalid input type", "Not a valid", "Length must",
+                           "Unknown field", "Invalid value")
+    assert not any(m.startswith(english_marshmallow) for m in messages.values()), messages
+
+
+def test_signal_list_limits_come_from_the_schema(client: FlaskClient) -> None:
+    from schemas.request import MAX_SIGNALS
+
+    (detail,) = _details(client, {**CASE, "signals": []}, "nb")
+    assert detail["message"] == f"må ha fra 1 til {MAX_SIGNALS} elementer"
+
+
+def test_age_out_of_range_names_who_it_is_about_not_the_code(client: FlaskClient, guide: Guide) -> None:
+    """It said "alderen må være 0–23 år for child"."""
+    lo, hi = guide.settings.child_age_min, guide.settings.child_age_max
+    too_old = {**CASE, "subject": {"kind": "child", "age": hi + 1}}
+    expected = {
+        "nb": f"alderen må være {lo}–{hi} år for barn og unge i denne veilederen",
+        "nn": f"alderen må vere {lo}–{hi} år for born og unge i denne rettleiaren",
+        "en": f"the age must be {lo}–{hi} for a child or young person in this guide",
+    }
+    for lang, message in expected.items():
+        (detail,) = _details(client, too_old, lang)
+        assert detail == {"field": "subject.age", "message": message, "suggestions": []}
+
+
+def test_a_signal_for_the_wrong_subject_is_named_by_its_label(client: FlaskClient, guide: Guide) -> None:
+    code = next(c for c, s in guide.catalog.signals.items() if s.subjects == ("pregnant",))
+    label = guide.catalog.signals[code].label
+    (detail,) = _details(client, {**CASE, "signals": [code]}, "nn")
+    assert detail["field"] == "signals[0].code"
+    assert detail["message"] == f"«{label.in_lang('nn')}» gjeld berre for gravide"
+
+
+@pytest.mark.parametrize(("body", "field", "nynorsk"), [
+    ({**CASE, "extra": 1}, "extra", "ukjend felt; gyldige felt her: subject, reporter, signals, family, consent, "
+                                    "status"),
+    ({**CASE, "signals": ["bogus_signal"]}, "signals[0].code", "ukjend kode «bogus_signal»"),
+    ({**CASE, "subject": {"kind": "adult", "age": 9}}, "subject.kind", "ukjend verdi «adult»; gyldige verdiar: "
+                                                                       "child, pregnant"),
+])
+def test_nynorsk_messages_say_ukjend_not_ukjent(client: FlaskClient, body: object, field: str, nynorsk: str) -> None:
+    """Nynorsk answered "ukjent felt" beside "ukjend kode"."""
+    details = _details(client, body, "nn")
+    assert [d["message"] for d in details if d["field"] == field] == [nynorsk]
+    assert not any("ukjent" in str(d["message"]) for d in details)
+
+
+@pytest.mark.parametrize(("body", "field", "first"), [
+    ({**CASE, "reporter": {"service": "skole"}}, "reporter.service", "school"),
+    ({**CASE, "reporter": {"service": "Skule"}}, "reporter.service", "school"),
+    ({**CASE, "signals": ["mobbing"]}, "signals[0].code", "bullying"),
+    ({**CASE, "signals": [{"code": "Mobbing", "strength": "concern"}]}, "signals[0].code", "bullying"),
+    ({**CASE, "signals": ["bulying"]}, "signals[0].code", "bullying"),
+])
+def test_a_norwegian_word_where_a_code_belongs_gets_the_code_suggested(client: FlaskClient, body: object,
+                                                                     field: str, first: str) -> None:
+    """"service": "skole" and "signal": "mobbing" got no suggestion: labels in nb, nn and en are
+    matched as well as the codes."""
+    (detail,) = [d for d in _details(client, body, "nb") if d["field"] == field]
+    assert detail["suggestions"][0] == first, detail
+
+
+# words that are bokmål only; nynorsk writes ukjend, ikkje, kven, kva, kvifor, korleis, kvar, frå,
+# vere, sjølv, nokon, teneste, rettleiar, manglar, berre, gjer, dagar, òg
+BOKMAL_ONLY = {"ukjent", "ikke", "hvem", "hva", "hvorfor", "hvordan", "hvor", "fra", "være", "selv", "noen",
+               "tjeneste", "tjenester", "tjenesten", "veileder", "veilederen", "mangler", "bare", "gjør", "dager",
+               "også"}
+
+
+@pytest.mark.parametrize("domain", i18n.DOMAINS)
+def test_nynorsk_texts_use_no_bokmal_forms(domain: str) -> None:
+    """Nynorsk mixed "ukjent" (bokmål) with "ukjend"."""
+    found = []
+    for message in read_catalogue("nn", domain):
+        forms = message.string if isinstance(message.string, list | tuple) else [message.string]
+        for form in forms:
+            words = set(re.findall(r"\w+", (form or "").lower()))
+            if words & BOKMAL_ONLY:
+                found.append((message.id, sorted(words & BOKMAL_ONLY)))
+    assert found == []
+
+
+def test_a_message_with_literal_braces_shows_single_braces(client: FlaskClient) -> None:
+    """A message without parameters was shown unformatted: 'a signal is a code or {{"code": …'."""
+    (detail,) = _details(client, {**CASE, "signals": [5]}, "en")
+    assert detail["message"] == 'a signal is a code or {"code": …, "strength": …}'

@@ -186,7 +186,7 @@ def test_playground_offers_every_code_of_the_guide(client: FlaskClient, registry
         assert f'name="involved" value="{code}"' in html
     blob = html[html.index('id="playground-data">') + len('id="playground-data">'):]
     data = json.loads(blob[:blob.index("</script>")])
-    assert data["api"] == f"/v1/municipalities/{guide_id}/decisions?lang=nb"
+    assert data["api"] == f"/municipalities/{guide_id}/try/decisions?lang=nb"  # the playground's own route
     assert data["ages"]["child"] == [guide.settings.child_age_min, guide.settings.child_age_max]
     assert data["texts"] == texts("nb")
 

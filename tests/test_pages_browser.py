@@ -150,13 +150,17 @@ def test_index_lists_the_guides_and_skips_to_content(page: Page, server: str, re
     for guide in registry.guides.values():
         item = page.locator(f'.guide-item[data-guide="{guide.id}"]')
         assert guide.name.in_lang("nb") in item.inner_text()
-        assert guide.digest in item.inner_text()
+        assert guide.version in item.inner_text()
+        assert guide.digest not in item.inner_text()  # folded away: employees see version and date
     # keyboard: the first Tab reaches the skip link, Enter moves to the main content
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.className") == "skip"
     page.keyboard.press("Enter")
     assert page.evaluate("() => document.activeElement.id") == "main"
     shoot(page, "index")
+    national = page.locator('.guide-item[data-guide="national"]')
+    national.locator("summary").click()  # the digest is there for whoever checks it
+    assert registry.guides["national"].digest in national.inner_text()
 
 
 @pytest.mark.parametrize("guide_id", GUIDE_IDS)
@@ -395,6 +399,10 @@ def test_playground_follows_keyboard_input_and_copies_a_scenario(browser: Browse
         page.fill("#age", "70")
         assert wait_for_answer(page) == "invalid"
         assert page.locator('#result-errors li[data-field="subject.age"]').count() == 1
+        # named as the form names it, never by the API's field path or a code (it showed
+        # "subject.age … for child"); the national range for a child is 0–25 (docs/api.md, Ages)
+        shown_error = page.locator('#result-errors li[data-field="subject.age"]').text_content() or ""
+        assert shown_error == "Age (years): the age must be 0–25 for a child or young person in this guide"
     finally:
         context.close()
 
@@ -453,3 +461,62 @@ def test_axe_would_see_a_serious_violation(page: Page) -> None:
                      '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="><input type="text"></main></body></html>')
     impacts = {v["id"]: v["impact"] for v in Axe().run(page).response["violations"]}
     assert {"image-alt", "label"} <= set(impacts) and SERIOUS & set(impacts.values()), impacts
+
+
+# --- the playground with API keys on (the production setting) -------------------------------------
+
+@pytest.fixture(scope="module")
+def keyed_server() -> Iterator[str]:
+    from service.access import key_hash
+
+    app = create_app({"TESTING": True, "BTI_MUNICIPALITIES": str(MUNICIPALITIES),
+                      "BTI_API_KEYS": key_hash("a-key-the-page-does-not-have")})
+    httpd: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, name="bti-keyed-test-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=5)
+
+
+def _settled(page: Page) -> str:
+    page.wait_for_function("() => !['loading', 'empty'].includes(document.getElementById('result').dataset.state)",
+                           timeout=10_000)
+    return str(page.locator("#result").get_attribute("data-state"))
+
+
+def test_playground_works_with_api_keys_on(page: Page, keyed_server: str) -> None:
+    """Regression: with keys on the playground said "the case cannot be decided: missing API key"."""
+    case = {"subject": {"kind": "child", "age": 9}, "reporter": {"service": "school"}, "signals": ["withdrawn"]}
+    status, _ = api_decision(keyed_server, "national", case)
+    assert status == 401  # the API itself still wants a key
+    page.goto(f"{keyed_server}/municipalities/national/try?lang=en")
+    fill_case(page, case)
+    assert wait_for_answer(page) == "ok"
+
+
+@pytest.mark.parametrize(("status", "code", "state"), [(401, "unauthorized", "refused"), (403, "forbidden", "refused"),
+                                                       (503, "guide_unavailable", "failed"),
+                                                       (500, "internal_error", "failed")])
+def test_playground_never_blames_the_case_for_an_access_or_service_problem(
+        context: BrowserContext, keyed_server: str, status: int, code: str, state: str) -> None:
+    """Whatever the service answers other than a decision or a 422, the page says it is not about the
+    case (the browser reports the refused request as a console error, so this page is not the fixture's)."""
+    page = context.new_page()
+    try:
+        page.route("**/try/decisions*", lambda route: route.fulfill(
+            status=status, content_type="application/json",
+            body=json.dumps({"error": {"code": code, "message": "said by the service", "details": []}})))
+        page.goto(f"{keyed_server}/municipalities/national/try?lang=en")
+        fill_case(page, {"subject": {"kind": "child", "age": 9}, "reporter": {"service": "school"},
+                         "signals": ["withdrawn"]})
+        assert _settled(page) == state
+        shown = page.locator("#result").inner_text()
+        assert "cannot be decided" not in shown
+        assert "cannot be decided" not in page.locator("#result-status").inner_text()
+        assert "says nothing about the case" in shown
+        assert "said by the service" in shown
+        assert "error:" not in (page.locator("#scenario-yaml").text_content() or "")
+    finally:
+        page.close()

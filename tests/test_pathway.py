@@ -242,7 +242,7 @@ REQUEST: dict[str, Any] = {"subject": {"kind": "child", "age": 9}, "reporter": {
 
 
 @pytest.mark.parametrize(("status", "message", "suggestions"), [
-    ({"step": "1.4"}, "step needs status.current_level", []),
+    ({"step": "1.4"}, "give the level the case is at now first", []),
     ({"current_level": 1, "step": "1.6"}, "'1.6' is not a step of level 1", ["1.5", "1.4", "1.3"]),
     ({"current_level": 2, "step": "1.4"}, "'1.4' is not a step of level 2", ["2.4"]),
 ])

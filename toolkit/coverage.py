@@ -85,6 +85,10 @@ def measure(guide: Guide, outcomes: Iterable[Outcome]) -> GuideCoverage:
 
 
 def format_coverage(cov: GuideCoverage, over_http: bool = False) -> str:
+    if not cov.rules:
+        cases = f"{cov.cases} case" + ("" if cov.cases == 1 else "s")
+        return (f"coverage {cov.guide}: no rules of its own to cover ({cases}); the rules it inherits are covered "
+                "by the national suites")
     fired = len(cov.fired & set(cov.rules))
     lines = [f"coverage {cov.guide}: {fired}/{len(cov.rules)} rules fired ({cov.percent:.1f}%) in {cov.cases} cases"]
     if over_http:

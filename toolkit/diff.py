@@ -3,7 +3,6 @@ decisions that differ by the field that changed and by the rule responsible."""
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,12 +17,13 @@ from rules.evaluate import evaluate
 from rules.messages import field_path, flatten
 from rules.model import Catalog, Guide, Rule
 from rules.prepare import PreparedGuide
+from toolkit.sample import Dimensions, dimensions, sample_cases
 from toolkit.scenarios import case_request, decision_summary, discover_in, parse_request
+
+__all__ = ["Change", "DiffResult", "diff_guides", "format_diff", "sample_cases"]
 
 FIELDS = ("level", "steps", "actors", "forbidden", "consent", "urgent", "pathway")
 PATHWAY_EDIT = "(pathway.yaml: steps, deadlines or conditions)"
-CHILD_AGES = (2, 3, 5, 6, 7, 11, 12, 14, 15, 16, 17, 18, 19, 20, 23, 24, 25)
-PREGNANT_AGES = (14, 15, 16, 17, 18, 30)
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class DiffResult:
     new: Guide
     compared: int = 0
     from_scenarios: int = 0
+    dimensions: Dimensions | None = None
     changes: list[Change] = field(default_factory=list)
     changed_rules: tuple[str, ...] = ()
     changed_steps: tuple[str, ...] = ()  # pathway steps added, removed or edited
@@ -60,38 +61,6 @@ class DiffResult:
             for rule in change.rules or (fallback,):
                 out[rule].append(change)
         return dict(out)
-
-
-def _ages(guide: Guide, kind: str) -> list[int]:
-    s = guide.settings
-    lo, hi = (s.child_age_min, s.child_age_max) if kind == "child" else (s.pregnant_age_min, s.pregnant_age_max)
-    return [a for a in (CHILD_AGES if kind == "child" else PREGNANT_AGES) if lo <= a <= hi]
-
-
-def sample_cases(guide: Guide) -> Iterator[tuple[str, Case]]:
-    """A systematic sample: every signal at every strength across the age thresholds, then with
-    a current level that did not work and with each consent answer, and consent edge cases."""
-    signals = guide.catalog.signals.values()
-    for kind in ("child", "pregnant"):
-        reporter = "school" if kind == "child" else "gp"
-        fitting = [s.code for s in signals if kind in s.subjects]
-        for code, rank, age in itertools.product(fitting, (1, 2, 3), _ages(guide, kind)):
-            yield f"{code}@{rank} age {age}", Case(kind, age, reporter, {code: rank}, consent_parents="given",
-                                                    consent_subject="given")
-        for code, rank in itertools.product(fitting, (2, 3)):
-            for age, level, consent in itertools.product(_ages(guide, kind)[5:8], (1, 2), ("not_asked", "given")):
-                yield (f"{code}@{rank} age {age} level {level} no, consent {consent}",
-                       Case(kind, age, reporter, {code: rank}, consent_parents=consent, consent_subject=consent,
-                            current_level=level, measures_effective="no"))
-    for age, answer, responsibility in itertools.product(
-            _ages(guide, "child"), ("not_asked", "given", "refused", "withdrawn", "partial"),
-            ("shared", "one_parent", "child_welfare")):
-        if answer == "partial" and responsibility != "shared":
-            continue
-        yield (f"consent {answer}/{responsibility} age {age}",
-               Case("child", age, "school", {"school_absence": 2}, parental_responsibility=responsibility,
-                    consent_parents=answer, consent_subject=answer if answer != "partial" else "given",
-                    current_level=1, measures_effective="no"))
 
 
 def _decide(prepared: PreparedGuide, case: Case, check: bool) -> tuple[dict[str, Any], set[str]]:
@@ -167,10 +136,13 @@ def diff_guides(old_prepared: PreparedGuide, new_prepared: PreparedGuide,
             result.from_scenarios += 1
         except ValidationError:
             continue  # a refused request decides nothing to compare
-    cases.extend(sample_cases(new))
+    result.dimensions = dimensions(old, new)
+    cases.extend(sample_cases(old, new, dims=result.dimensions))
     # The request schema checks a case against the guide's catalog and settings: where the two
-    # versions have the same, what the new one accepts the old one accepts too.
-    check_old = old.catalog != new.catalog or old.settings != new.settings
+    # versions have the same, each accepts every sampled case (the sample keeps to their ranges
+    # and codes); where they differ, each version checks the case first.
+    check = old.catalog != new.catalog or old.settings != new.settings
+    same = old.digest == new.digest  # the same files: no decision can change
     seen: set[str] = set()
     for label, case in cases:
         key = repr(case)
@@ -178,8 +150,10 @@ def diff_guides(old_prepared: PreparedGuide, new_prepared: PreparedGuide,
             continue
         seen.add(key)
         result.compared += 1
-        before, fired_old = _decide(old_prepared, case, check_old)
-        after, fired_new = _decide(new_prepared, case, False)
+        if same:
+            continue
+        before, fired_old = _decide(old_prepared, case, check)
+        after, fired_new = _decide(new_prepared, case, check)
         if before == after:
             continue
         changed = tuple(f for f in (*FIELDS, "refused") if before.get(f) != after.get(f))
@@ -196,8 +170,11 @@ def format_diff(result: DiffResult, examples: int = 3) -> str:
     lines = [f"{old.id} {old.version} ({old.digest[:19]}…) → {new.id} {new.version} ({new.digest[:19]}…)",
              f"rules added, removed or edited: {', '.join(result.changed_rules) or 'none'}",
              f"pathway steps added, removed or edited: {', '.join(result.changed_steps) or 'none'}",
-             f"{result.compared} cases compared ({result.from_scenarios} from scenarios, the rest generated): "
-             f"{len(result.changes)} decisions change"]
+             f"{result.compared} cases compared ({result.from_scenarios} from scenarios, "
+             f"{result.compared - result.from_scenarios} generated): {len(result.changes)} decisions change"]
+    if result.dimensions is not None:
+        lines.append("generated cases sample:")
+        lines.extend(f"  {line}" for line in result.dimensions.describe())
     if not result.changes:
         return "\n".join(lines)
     lines.append("")

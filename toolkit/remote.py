@@ -12,6 +12,10 @@ from typing import Any
 from toolkit.scenarios import Outcome, Scenario, compare_decision, compare_error
 
 
+class RemoteError(Exception):
+    """The service at the URL could not be reached or did not answer as the API does."""
+
+
 def summary_from_json(body: dict[str, Any]) -> dict[str, Any]:
     """The comparable fields of a decision as the API returns it (as decision_summary gives them)."""
     return {
@@ -51,9 +55,17 @@ def run_remote(base_url: str, scenario: Scenario, timeout: float = 30.0) -> Outc
         with urllib.request.urlopen(request, timeout=timeout) as response:
             body = json.loads(response.read().decode("utf-8"))
     except urllib.error.HTTPError as exc:
-        payload = json.loads(exc.read().decode("utf-8") or "{}")
-        fields = sorted({d["field"] for d in payload.get("error", {}).get("details", [])})
+        try:
+            payload = json.loads(exc.read().decode("utf-8") or "{}")
+            fields = sorted({d["field"] for d in payload.get("error", {}).get("details", [])})
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise RemoteError(f"{url} answered {exc.code} without the API's error envelope") from None
         return compare_error(outcome, exc.code, fields)
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise RemoteError(f"cannot reach {base_url}: {reason}") from None
+    except ValueError:
+        raise RemoteError(f"{url} did not answer with JSON") from None
     fired = tuple(e["rule"] for e in body["explanation"])
     outcome.legal_bases = tuple(dict.fromkeys(b for s in body["steps"] for b in s["legal_basis"]))
     return compare_decision(outcome, summary_from_json(body), fired)

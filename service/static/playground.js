@@ -225,11 +225,23 @@
       el("h3", {text: T.explanation}), why];
   }
 
-  function renderError(body) {
+  // what a field of the request is called on the form (the API's field path stays in data-field)
+  function fieldLabel(field, request) {
+    var item = /^signals\[(\d+)\]/.exec(field);
+    if (item) {
+      var signal = (request.signals || [])[Number(item[1])];
+      var code = signal && (typeof signal === "string" ? signal : signal.code);
+      return data.signals[code] || data.fieldLabels.signals;
+    }
+    return data.fieldLabels[field] || data.fieldLabels[field.replace(/\[\d+\]/g, "")] || "";
+  }
+
+  function renderError(body, request) {
     var details = (body.error && body.error.details) || [];
     return [el("p", {"class": "error", text: T.invalid}),
       el("ul", {id: "result-errors", "class": "errors"}, details.map(function (x) {
-        return el("li", {"data-field": x.field}, [el("code", {text: x.field}), " ", x.message]);
+        var label = fieldLabel(x.field, request);
+        return el("li", {"data-field": x.field}, label ? [el("strong", {text: label + ":"}), " ", x.message] : [x.message]);
       }).concat(details.length ? [] : [el("li", {text: (body.error && body.error.message) || T.failed})]))];
   }
 
@@ -265,9 +277,16 @@
       show("empty", [], requestJson, T.choose_signal);
       return;
     }
+    if (data.playgroundOff) {
+      last = null;
+      show("off", [el("p", {"class": "error", id: "result-notice", text: T.playground_off})], requestJson,
+           T.playground_off);
+      return;
+    }
     result.dataset.state = "loading";
     resultStatus.textContent = T.loading;
-    fetch(data.api, {method: "POST", headers: {"Content-Type": "application/json", "Accept": "application/json"},
+    fetch(data.api, {method: "POST", headers: {"Content-Type": "application/json", "Accept": "application/json",
+                                              "X-Playground-Token": data.token},
                      body: JSON.stringify(request)})
       .then(function (response) {
         return response.json().then(function (body) { return {status: response.status, body: body}; });
@@ -280,9 +299,16 @@
           show("ok", renderDecision(answer.body), requestJson,
                answer.body.level_name + (answer.body.urgent ? " – " + T.urgent : "") + ". " +
                answer.body.steps.length + " " + T.steps_in_order.toLowerCase().split(",")[0] + ".");
-        } else {
+        } else if (answer.status === 422) {  // only a 422 says something about the case
           last = {error: answer.body.error, status: answer.status};
-          show("invalid", renderError(answer.body), requestJson, T.invalid);
+          show("invalid", renderError(answer.body, request), requestJson, T.invalid);
+        } else {  // access refused, the guide unavailable, the request unreadable, a bug: not the case's fault
+          last = null;
+          var refused = answer.status === 401 || answer.status === 403;
+          var notice = refused ? T.access_refused : T.service_problem;
+          var said = answer.body && answer.body.error && answer.body.error.message;
+          show(refused ? "refused" : "failed", [el("p", {"class": "error", id: "result-notice", text: notice}),
+               said ? el("p", {text: said}) : null].filter(Boolean), requestJson, notice);
         }
         updateOutputs(request, last);
       })
