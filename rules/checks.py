@@ -101,3 +101,18 @@ def _missing_translations(guide: Guide) -> Iterator[Problem]:
         if missing:
             yield Problem(file, line, path, f"no {'/'.join(missing)} text: falls back to bokmål (nb)",
                           severity="warning")
+
+
+def status_problems(guide: Guide, bundled: bool) -> list[Problem]:
+    """What a guide says about itself (its status and sources): a warning for a guide that names no
+    source; an error for a guide bundled with the service that calls itself adopted, because only a
+    municipality can adopt its guide and the bundled ones are examples and drafts."""
+    where = f"{guide.id}/guide.yaml"
+    found = []
+    if not guide.sources:
+        found.append(Problem(where, None, "sources", "the guide names no sources: list what it was built from "
+                             "(title, url, read) so readers can check it", severity="warning"))
+    if bundled and guide.adopted:
+        found.append(Problem(where, None, "status", "a guide bundled with the service is never adopted: only the "
+                             "municipality adopts its guide; use status: example (or draft)"))
+    return found

@@ -106,6 +106,7 @@ class Decision:
     municipality: str
     version: str
     digest: str
+    status: str  # the guide's status: adopted, draft or example
     lang: str
     level: int
     level_name: str

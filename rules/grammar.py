@@ -20,6 +20,7 @@ from rules.model import (
     CASE_ACTOR_REFS,
     CONSENT_PARTIES,
     DERIVED_FLAGS,
+    GUIDE_STATUSES,
     LANGUAGES,
     REPORTER_REF,
     ROLES,
@@ -412,6 +413,14 @@ class StepTextSchema(StrictSchema):
     text = TextField()
 
 
+class SourceSchema(StrictSchema):
+    """One published document the guide was built from: ``{title, url, read}``."""
+
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    url = fields.Url(required=True, schemes={"http", "https"})
+    read = fields.Date(required=True, metadata={"description": "when the source was read (YYYY-MM-DD)"})
+
+
 class GuideFileSchema(StrictSchema):
     """``guide.yaml``: the guide's identity and settings; a municipality's also its local teams,
     local labels, text overrides and the national groups it replaces (only ``routing``)."""
@@ -421,6 +430,9 @@ class GuideFileSchema(StrictSchema):
     version = fields.String(required=True, validate=validate.Length(min=1, max=40))
     date = fields.Date(metadata={"description": "when this version was adopted (YYYY-MM-DD)"})
     extends = fields.String(allow_none=True)
+    status = ChoiceField("guide status", GUIDE_STATUSES, load_default="draft",
+                         metadata={"description": "adopted (the municipality's own), draft or example"})
+    sources = fields.List(fields.Nested(SourceSchema), load_default=list)
     settings = fields.Nested(SettingsSchema, load_default=dict)
     level_names = fields.Dict(keys=fields.Integer(strict=True, validate=validate.Range(0, 3)), values=TextField())
     local_services = fields.Dict(keys=fields.String(validate=validate.Regexp(NAME, error=NAME_HINT)),

@@ -24,7 +24,7 @@ from rules.errors import Problem, RuleFileError
 from rules.grammar import GuideFileSchema
 from rules.inherit import inherited_rules, municipal_catalog, settings_problems, weakening_problems
 from rules.laws import LAWS_FILE, check_catalog_citations
-from rules.model import NATIONAL, Guide, Rule, Settings
+from rules.model import NATIONAL, Guide, Rule, Settings, Source
 from rules.pathway import PATHWAY_FILE
 from rules.pathway_loader import coverage_problems, load_pathway
 from rules.prepare import PreparedGuide, prepare
@@ -120,7 +120,9 @@ def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = 
     return Guide(id=head["id"], name=head["name"], version=head["version"], digest=guide_digest(files),
                   settings=settings, catalog=catalog, rules=tuple(rules), level_names=level_names,
                   files=tuple(name for name, _ in sorted(files)), extends=head.get("extends"),
-                  date=head["date"].isoformat() if head.get("date") else None, laws=laws, pathway=pathway)
+                  date=head["date"].isoformat() if head.get("date") else None, laws=laws, pathway=pathway,
+                  status=head["status"],
+                  sources=tuple(Source(s["title"], s["url"], s["read"].isoformat()) for s in head["sources"]))
 
 
 @dataclass(frozen=True)

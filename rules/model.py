@@ -17,6 +17,9 @@ if TYPE_CHECKING:  # rules.laws and rules.pathway build on this module
 
 NATIONAL = "national"  # the baseline guide every municipality's guide extends
 LANGUAGES = ("nb", "nn", "en")
+# What a guide rests on (docs/rule-language.md, "Status and sources"): the municipality's own adopted
+# version, a draft, or an example someone else built from public material.
+GUIDE_STATUSES = ("adopted", "draft", "example")
 DEFAULT_LANGUAGE = "nb"
 
 STRENGTHS = ("wondering", "concern", "reason_to_believe")
@@ -273,6 +276,15 @@ SETTING_NAMES = (
 
 
 @dataclass(frozen=True)
+class Source:
+    """A published document a guide was built from, and the day it was read."""
+
+    title: str
+    url: str
+    read: str  # ISO date
+
+
+@dataclass(frozen=True)
 class Guide:
     id: str
     name: Text
@@ -287,6 +299,12 @@ class Guide:
     date: str | None = None  # when this version was adopted (guide.yaml `date:`), ISO
     laws: LawRegistry | None = field(default=None, compare=False, repr=False)  # the national guide's statutes
     pathway: Pathway = field(default_factory=lambda: _empty_pathway())  # steps per level, tools, teams, contacts
+    status: str = "draft"  # one of GUIDE_STATUSES; anything but "adopted" is shown with a notice
+    sources: tuple[Source, ...] = ()
+
+    @property
+    def adopted(self) -> bool:
+        return self.status == "adopted"
 
     def level_name(self, level: int, lang: str) -> str:
         return self.level_names[level].in_lang(lang)

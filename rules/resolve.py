@@ -156,7 +156,7 @@ def resolve(guide: Guide, case: Case, fired: Sequence[Rule], levels: Levels, req
     explained = sorted(fired, key=_explanation_key)
     answer = case.consent_answer(required_from)
     return Decision(
-        municipality=guide.id, version=guide.version, digest=guide.digest, lang=lang,
+        municipality=guide.id, version=guide.version, digest=guide.digest, status=guide.status, lang=lang,
         level=levels.decided, level_name=guide.level_name(levels.decided, lang),
         urgent=bool(URGENT_STEPS & set(steps)),
         actors=tuple(actor_out(s, r) for s, r in resolve_actors(fired, steps, case, catalog)),

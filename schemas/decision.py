@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from rules.model import CONSENT_PARTIES, LANGUAGES, ROLES
+from rules.model import CONSENT_PARTIES, GUIDE_STATUSES, LANGUAGES, ROLES
 from rules.pathway import DUE_FROM, FAMILY_ATTENDS, OUTCOME_GO, OUTCOME_WHEN, STEP_STATUSES, TOOL_KINDS, WHO_KINDS
 from schemas.errors import ErrorBodySchema
 
@@ -12,6 +12,8 @@ from schemas.errors import ErrorBodySchema
 class RulesetSchema(Schema):
     version = fields.String(required=True)
     digest = fields.String(required=True, metadata={"example": "sha256:0c70…"})
+    status = fields.String(required=True, metadata={"enum": list(GUIDE_STATUSES),
+                                                    "description": "adopted by the municipality, draft or example"})
 
 
 class DecisionActorSchema(Schema):
@@ -135,6 +137,7 @@ class MunicipalitySummarySchema(Schema):
     name = fields.String(required=True)
     version = fields.String(required=True)
     digest = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": list(GUIDE_STATUSES)})
 
 
 class MunicipalityListSchema(Schema):
@@ -218,7 +221,15 @@ class GuideContactSchema(Schema):
     url = fields.String(allow_none=True, required=True)
 
 
+class SourceSchema(Schema):
+    title = fields.String(required=True)
+    url = fields.String(required=True)
+    read = fields.String(required=True, metadata={"description": "when the source was read (YYYY-MM-DD)"})
+
+
 class MunicipalitySchema(MunicipalitySummarySchema):
+    sources = fields.List(fields.Nested(SourceSchema), required=True,
+                          metadata={"description": "what the guide was built from"})
     extends = fields.String(allow_none=True)
     date = fields.String(allow_none=True, metadata={"description": "when this version was adopted"})
     languages = fields.List(fields.String())

@@ -105,7 +105,7 @@ def present(decision: Decision) -> dict[str, Any]:
     return {
         "decision_id": uuid.uuid4().hex,
         "municipality": decision.municipality,
-        "ruleset": {"version": decision.version, "digest": decision.digest},
+        "ruleset": {"version": decision.version, "digest": decision.digest, "status": decision.status},
         "lang": decision.lang,
         "level": decision.level,
         "level_name": decision.level_name,
@@ -249,7 +249,8 @@ def list_municipalities() -> Any:
     lang = current_language()
     guides = store_of(current_app).registry.guides.values()
     return MunicipalityListSchema().dump({"municipalities": [
-        {"id": gd.id, "name": gd.name.in_lang(lang), "version": gd.version, "digest": gd.digest} for gd in guides
+        {"id": gd.id, "name": gd.name.in_lang(lang), "version": gd.version, "digest": gd.digest, "status": gd.status}
+        for gd in guides
     ]})
 
 

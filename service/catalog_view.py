@@ -42,6 +42,8 @@ def municipality_body(guide: Guide, lang: str) -> dict[str, Any]:
         "name": guide.name.in_lang(lang),
         "version": guide.version,
         "digest": guide.digest,
+        "status": guide.status,
+        "sources": [{"title": s.title, "url": s.url, "read": s.read} for s in guide.sources],
         "extends": guide.extends,
         "date": guide.date,
         "languages": list(guide.settings.languages),

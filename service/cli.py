@@ -169,7 +169,7 @@ def _folder_to_check(raw: str) -> Path:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from rules.checks import lint_guide
+    from rules.checks import lint_guide, status_problems
     from rules.loader import load_registry
 
     folders = [_folder_to_check(raw) for raw in args.paths]
@@ -190,6 +190,12 @@ def _check(args: argparse.Namespace) -> int:
             for problem in lint_guide(guide):
                 print(problem)
                 warnings += 1
+            for problem in status_problems(guide, bundled=root == BUNDLED.resolve()):
+                print(problem)
+                if problem.severity == "error":
+                    errors += 1
+                else:
+                    warnings += 1
             print(f"ok {guide_id}: {len(guide.rules)} rules, version {guide.version}, {guide.digest}")
     print(f"{errors} error(s), {warnings} warning(s)")
     return 1 if errors else 0

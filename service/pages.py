@@ -18,7 +18,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 
 from i18n import N_, language_names, text, texts
 from rules.loader import NATIONAL
-from rules.model import CONSENT_ANSWERS, STRENGTHS, Guide
+from rules.model import CONSENT_ANSWERS, GUIDE_STATUSES, STRENGTHS, Guide
 from service.app import store_of
 from service.guide_view import GuidePage, build_guide_page
 from service.http import current_language
@@ -123,8 +123,12 @@ def index() -> str:
     lang = current_language()
     registry = store_of(current_app).registry
     guides = [{"id": g.id, "name": g.name.in_lang(lang), "version": g.version, "date": _changed_on(g),
-               "digest": g.digest, "extends": g.extends} for g in registry.guides.values()]
-    return render_template("pages/index.html", **_frame(guides=guides, failed=sorted(registry.errors)))
+               "digest": g.digest, "extends": g.extends, "status": g.status, "sources": g.sources}
+              for g in registry.guides.values()]
+    # Grouped by what they rest on: adopted guides first, then drafts, then examples.
+    groups = [(status, [g for g in guides if g["status"] == status]) for status in GUIDE_STATUSES]
+    return render_template("pages/index.html", **_frame(guides=guides, groups=[(s, gs) for s, gs in groups if gs],
+                                                        failed=sorted(registry.errors)))
 
 
 @pages.get("/municipalities/<municipality>")

@@ -688,7 +688,8 @@ def test_decision_has_every_key_of_the_contract(client: FlaskClient) -> None:
     body = decision(post_json(client, DECISIONS, FULL_CASE))
     assert isinstance(body["decision_id"], str) and body["decision_id"]
     assert body["municipality"] == "national"
-    assert set(body["ruleset"]) == {"version", "digest"}
+    assert set(body["ruleset"]) == {"version", "digest", "status"}
+    assert body["ruleset"]["status"] == "draft"  # the national guide is the project's draft, adopted by no one
     assert body["lang"] == "nb"
     assert body["level"] in {0, 1, 2, 3}
     assert isinstance(body["level_name"], str) and body["level_name"]
@@ -715,9 +716,10 @@ def test_decision_has_every_key_of_the_contract(client: FlaskClient) -> None:
 def test_ruleset_matches_the_municipality_list(client: FlaskClient) -> None:
     listed = {m["id"]: m for m in client.get("/v1/municipalities").get_json()["municipalities"]}
     body = decision(post_json(client, DECISIONS, CASE))
-    assert body["ruleset"] == {"version": listed["national"]["version"], "digest": listed["national"]["digest"]}
+    keys = ("version", "digest", "status")
+    assert body["ruleset"] == {key: listed["national"][key] for key in keys}
     one = client.get(NATIONAL).get_json()
-    assert body["ruleset"] == {"version": one["version"], "digest": one["digest"]}
+    assert body["ruleset"] == {key: one[key] for key in keys}
 
 
 @pytest.mark.parametrize("query", ["", "?lang=nn", "?lang=en"])
@@ -928,7 +930,7 @@ def test_municipality_list(client: FlaskClient) -> None:
     body = resp.get_json()
     assert set(body) == {"municipalities"}
     for entry in body["municipalities"]:
-        assert set(entry) == {"id", "name", "version", "digest"}
+        assert set(entry) == {"id", "name", "version", "digest", "status"}  # docs/api.md, reading guides
         assert all(isinstance(entry[k], str) and entry[k] for k in entry)
         assert entry["digest"].startswith("sha256:")
     assert "national" in [m["id"] for m in body["municipalities"]]
@@ -941,7 +943,7 @@ def test_national_municipality(client: FlaskClient, query: str) -> None:
     body = resp.get_json()
     assert body["id"] == "national"
     listed = {m["id"]: m for m in client.get("/v1/municipalities" + query).get_json()["municipalities"]}
-    assert {k: body[k] for k in ("id", "name", "version", "digest")} == listed["national"]
+    assert {k: body[k] for k in ("id", "name", "version", "digest", "status")} == listed["national"]
 
 
 @pytest.mark.parametrize(("section", "count"), [("services", 25), ("signals", 38), ("steps", 32),
@@ -1030,7 +1032,8 @@ def test_hand_built_response_equals_the_schema_dump(registry: Any) -> None:
     def present_with_schema(decision: Any, decision_id: str) -> dict[str, Any]:
         return DecisionSchema().dump({  # type: ignore[no-any-return]
             "decision_id": decision_id, "municipality": decision.municipality,
-            "ruleset": {"version": decision.version, "digest": decision.digest}, "lang": decision.lang,
+            "ruleset": {"version": decision.version, "digest": decision.digest, "status": decision.status},
+            "lang": decision.lang,
             "level": decision.level, "level_name": decision.level_name, "urgent": decision.urgent,
             "actors": decision.actors, "steps": decision.steps, "forbidden": decision.forbidden,
             "consent": decision.consent, "explanation": decision.explanation, "pathway": decision.pathway,

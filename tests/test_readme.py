@@ -36,6 +36,7 @@ def test_readme_example_answer(client: FlaskClient) -> None:
     actual = response.get_json()
     # the digest changes with every edit of a national file; the README shows one real digest
     assert actual["ruleset"]["version"] == shown["ruleset"]["version"]
+    assert actual["ruleset"]["status"] == shown["ruleset"]["status"]
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", shown["ruleset"]["digest"])
     for key in ("municipality", "lang", "level", "level_name", "urgent", "actors", "forbidden", "consent"):
         assert actual[key] == shown[key], key
