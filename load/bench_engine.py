@@ -2,8 +2,10 @@
 
 The same mix (scenario requests + generated cases, :mod:`load.mix`) goes through
 
-  (a) the full decision path: validate (DecisionRequestSchema in Context) → evaluate (engine +
-      resolve) → dump (:func:`service.api.present`), timed per stage, and
+  (a) the full decision path as users get it: :meth:`service.embed.Decider.decide` (the code the
+      HTTP endpoint runs: identity-number scan, validate, evaluate, present, metrics and log),
+      and, apart, its stages: validate (DecisionRequestSchema in Context) → evaluate (engine +
+      resolve) → dump (:func:`service.api.present`), and
   (b) the plain-Python reference evaluator (:func:`toolkit.reference.evaluate_reference`) on the
       same parsed cases,
 
@@ -31,9 +33,9 @@ from marshmallow.experimental.context import Context
 from load.mix import Item, build_mix
 from load.results import BUNDLED, RESULTS, percentile, publish
 from rules.evaluate import evaluate
-from rules.loader import load_registry
 from schemas.request import DecisionRequestSchema
 from service.api import present
+from service.embed import Decider
 from toolkit.reference import evaluate_reference
 from toolkit.scenarios import decision_summary
 
@@ -62,7 +64,8 @@ class Samples:
 STAGES = ("full", "validate", "evaluate", "dump", "reference")
 
 
-def run_block(items: list[Item], start: int, seconds: float, schema: DecisionRequestSchema) -> tuple[Samples, int]:
+def run_block(items: list[Item], start: int, seconds: float, schema: DecisionRequestSchema,
+              decider: Decider) -> tuple[Samples, int]:
     """Decide items from ``start`` on, round the mix, for about ``seconds``; return the samples and
     where to go on."""
     out = Samples()
@@ -77,6 +80,9 @@ def run_block(items: list[Item], start: int, seconds: float, schema: DecisionReq
             t = clock()
             evaluate_reference(item.guide, item.case, item.lang)
             out.reference.append(clock() - t)
+        t = clock()
+        decider.decide(item.guide.id, item.body, item.lang)
+        out.full.append(clock() - t)
         t0 = clock()
         with Context({"guide": item.guide}):
             case = schema.load(item.body)
@@ -85,7 +91,6 @@ def run_block(items: list[Item], start: int, seconds: float, schema: DecisionReq
         t2 = clock()
         present(decision)
         t3 = clock()
-        out.full.append(t3 - t0)
         out.validate.append(t1 - t0)
         out.evaluate.append(t2 - t1)
         out.dump.append(t3 - t2)
@@ -125,7 +130,8 @@ def check_agreement(items: list[Item]) -> list[dict[str, Any]]:
 
 def bench(root: Path, seconds: float, sample_every: int, warmup_seconds: float) -> dict[str, Any]:
     started = time.perf_counter()
-    registry = load_registry(root)
+    decider = Decider(root)
+    registry = decider.registry
     if registry.errors:
         raise SystemExit(f"guides failed to load: {', '.join(sorted(registry.errors))} (run bti check)")
     load_s = time.perf_counter() - started
@@ -134,7 +140,7 @@ def bench(root: Path, seconds: float, sample_every: int, warmup_seconds: float) 
         raise SystemExit("no decisions to replay")
     differ = check_agreement(items)
     schema = DecisionRequestSchema()
-    run_block(items, 0, warmup_seconds, schema)  # warm caches and the allocator
+    run_block(items, 0, warmup_seconds, schema, decider)  # warm caches and the allocator
 
     by_gc: dict[str, Samples] = {"default": Samples(), "frozen": Samples()}
     position, frozen, blocks = 0, False, 0
@@ -144,7 +150,7 @@ def bench(root: Path, seconds: float, sample_every: int, warmup_seconds: float) 
         if frozen:
             gc.collect()
             gc.freeze()  # the loaded guides move out of the collector's way
-        samples, position = run_block(items, position, block, schema)
+        samples, position = run_block(items, position, block, schema, decider)
         if frozen:
             gc.unfreeze()
         by_gc["frozen" if frozen else "default"].extend(samples)

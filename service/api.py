@@ -194,13 +194,19 @@ def post_decision(municipality: str) -> Any:
 def decide_request(municipality: str) -> dict[str, Any]:
     """The decision for this request's body (and ?lang=), or the ApiError that answers it."""
     prepared = _prepared(municipality)
-    body = read_json(request)
+    return decide_body(prepared, read_json(request), current_language(), _lang_problems())
+
+
+def decide_body(prepared: PreparedGuide, body: Any, lang: str, lang_problems: list[dict[str, Any]]) -> dict[str, Any]:
+    """One request body decided (the HTTP view and :class:`service.embed.Decider` both call this);
+    ApiError 422 lists the body's problems together with ``lang_problems`` (a bad ``?lang=``)."""
     try:
         case = parse_case(prepared.guide, body)
-    except ApiError as exc:  # a bad ?lang= is listed together with the body's problems
-        raise ApiError(ErrorCode.INVALID_REQUEST, details=_lang_problems() + exc.details) from None
-    _check_lang()  # before deciding: a request answered with 422 is never decided, counted or logged
-    return decide(prepared, case, current_language())
+    except ApiError as exc:
+        raise ApiError(ErrorCode.INVALID_REQUEST, details=lang_problems + exc.details) from None
+    if lang_problems:  # before deciding: a request answered with 422 is never decided, counted or logged
+        raise ApiError(ErrorCode.INVALID_REQUEST, details=lang_problems)
+    return decide(prepared, case, lang)
 
 
 @api.post("/v1/municipalities/<municipality>/decisions/batch")

@@ -23,6 +23,7 @@ from service.app import store_of
 from service.guide_view import GuidePage, build_guide_page
 from service.http import current_language
 from service.openapi import documented
+from service.pathway_page import PathwayPage, build_pathway_page, for_reporter
 from service.playground import enabled as playground_enabled
 from service.playground import issue_token
 
@@ -48,6 +49,9 @@ FIELD_LABELS = {
 }
 
 _page_cache: dict[tuple[str, str, str], GuidePage] = {}
+_path_cache: dict[tuple[str, str, str], PathwayPage] = {}
+# query parameters a page keeps when its language is switched
+KEPT_ARGS = ("reporter",)
 _dates: dict[tuple[str, str], str] = {}
 _cache_lock = threading.Lock()
 
@@ -64,6 +68,7 @@ def _frame(**context: Any) -> dict[str, Any]:
     lang = current_language()
     endpoint = request.endpoint or "pages.index"
     args = dict(request.view_args or {})
+    args.update({name: request.args[name] for name in KEPT_ARGS if request.args.get(name)})
     switch = [{"code": code, "name": name, "current": code == lang, "url": url_for(endpoint, **args, lang=code)}
               for code, name in language_names().items()]
     return {"lang": lang, "t": texts(lang), "langs": switch, **context}
@@ -91,6 +96,20 @@ def _guide_page(guide: Guide, lang: str) -> GuidePage:
             if len(_page_cache) > 256:
                 _page_cache.clear()
             _page_cache[key] = cached
+    return cached
+
+
+def _pathway_page(guide: Guide, lang: str) -> PathwayPage:
+    """The pathway's content, built once per guide version and language."""
+    key = (guide.id, guide.digest, lang)
+    with _cache_lock:
+        cached = _path_cache.get(key)
+    if cached is None:
+        cached = build_pathway_page(guide, lang)
+        with _cache_lock:
+            if len(_path_cache) > 256:
+                _path_cache.clear()
+            _path_cache[key] = cached
     return cached
 
 
@@ -140,9 +159,27 @@ def guide_page(municipality: str) -> str | tuple[str, int]:
     if guide is None:
         return _not_found(municipality)
     lang = current_language()
+    path = _pathway_page(guide, lang)
+    reporters = dict(path.reporters)
+    asked = request.args.get("reporter") or None
+    reporter = asked if asked in reporters else None
     return render_template("pages/guide.html", **_frame(
         guide=guide, name=guide.name.in_lang(lang), page=_guide_page(guide, lang), changed_on=_changed_on(guide),
-        national_name=_national(guide).name.in_lang(lang)))
+        national_name=_national(guide).name.in_lang(lang), path=for_reporter(path, reporter), reporter=reporter,
+        reporter_label=reporters.get(reporter or ""), unknown_reporter=asked if asked and not reporter else None))
+
+
+@pages.get("/municipalities/<municipality>/tools")
+@documented(operation_id="pageTools", summary="The forms, guides and web pages a guide names", tag="pages",
+            media_type="text/html", description="An HTML page", languages=True,
+            other={404: "no guide with this id (an HTML page)"})
+def tools_page(municipality: str) -> str | tuple[str, int]:
+    guide = store_of(current_app).get(municipality)
+    if guide is None:
+        return _not_found(municipality)
+    lang = current_language()
+    return render_template("pages/tools.html", **_frame(
+        guide=guide, name=guide.name.in_lang(lang), path=_pathway_page(guide, lang)))
 
 
 @pages.get("/municipalities/<municipality>/try")

@@ -8,7 +8,8 @@ from rules.case import Case
 from rules.evaluate import evaluate
 from rules.loader import Registry
 
-MUNICIPALITIES = ("froland", "kvinnherad", "loten", "national", "oygarden", "tromso")
+MUNICIPALITIES = ("froland", "kvinnherad", "larvik", "loten", "national", "overhalla", "oygarden", "risor", "tromso",
+                  "vestre_toten")
 
 
 def test_every_guide_is_listed_with_version_and_digest(client: FlaskClient) -> None:
@@ -91,3 +92,51 @@ def test_bypass_rules_give_the_same_steps_in_every_municipality(registry: Regist
         assert len({tuple(v) for v in bypass.values()}) == 1, (case, bypass)
         assert len({tuple(v) for v in forbidden.values()}) == 1, (case, forbidden)
         assert bypass["national"], case  # each case really exercises a bypass rule
+
+
+def test_real_guides_publish_their_own_level_0_deadlines(registry: Registry) -> None:
+    # Vestre Toten (its level-0 page): the concern is shared with those concerned within two weeks,
+    # and a school-environment case calls the parents within one week. Overhalla (its level-0 page):
+    # the parents hear of the wondering within four weeks, in a §9A case within one week.
+    def due(gid: str, signal: str) -> dict[str, int | None]:
+        decision = evaluate(registry.prepared[gid], Case("child", 11, "school", {signal: 1}))
+        assert decision.level == 0 and decision.pathway is not None
+        return {s.id: s.due_days for s in decision.pathway.steps}
+
+    assert due("vestre_toten", "withdrawn") == {"0.1": None, "0.2": 14, "0.3": None}
+    assert due("vestre_toten", "bullying")["0.1"] == 7
+    assert due("overhalla", "withdrawn")["0.3"] == 28
+    assert due("overhalla", "bullying")["0.3"] == 7
+    assert set(due("national", "bullying").values()) == {None}  # the national guidance sets no deadline
+
+
+def test_overhalla_names_its_levels_a_and_b(registry: Registry) -> None:
+    at_two = Case("child", 9, "school", {"low_mood": 2}, consent_parents="given", current_level=1,
+                  measures_effective="no")
+    decision = evaluate(registry.prepared["overhalla"], at_two)
+    assert (decision.level, decision.level_name) == (2, "Nivå B")
+    assert decision.pathway is not None
+    assert [s.id for s in decision.pathway.steps] == ["2.1", "2.2", "2.3", "2.4", "2.5"]
+
+
+def test_risor_gives_the_school_its_own_steps_and_others_the_national_ones(registry: Registry) -> None:
+    # Risør writes one guide per service (its overview page); its school guide's level 0 has four steps.
+    def ids(reporter: str, age: int) -> list[str]:
+        decision = evaluate(registry.prepared["risor"], Case("child", age, reporter, {"withdrawn": 1}))
+        assert decision.level == 0 and decision.pathway is not None
+        return [s.id for s in decision.pathway.steps]
+
+    assert ids("school", 10) == ["skole-0.1", "skole-0.2", "skole-0.3", "skole-0.4"]
+    assert ids("kindergarten", 4) == ["0.1", "0.2", "0.3", "0.4"]
+
+
+def test_larvik_decision_meeting_meets_monthly_at_level_3(registry: Registry) -> None:
+    at_three = Case("child", 9, "school", {"behaviour_change": 2}, consent_parents="given", current_level=2,
+                    measures_effective="no")
+    decision = evaluate(registry.prepared["larvik"], at_three, "en")
+    assert decision.level == 3 and decision.pathway is not None
+    assert [s.id for s in decision.pathway.steps][-1] == "3.4"
+    teams = {t.service: t for t in decision.pathway.teams}
+    assert teams["beslutningsmote_se_meg"].label == "Se Meg decision meeting"
+    meets = registry.prepared["larvik"].guide.pathway.teams["beslutningsmote_se_meg"].meets
+    assert meets is not None and meets.in_lang("en") == "Once a month"

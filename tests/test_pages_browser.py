@@ -91,6 +91,22 @@ def server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def variant_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The service over the national guide and a guide whose steps differ by reporter."""
+    from tests.test_pages_pathway import make_variant_root
+
+    root = make_variant_root(tmp_path_factory.mktemp("municipalities"))
+    app = create_app({"TESTING": True, "BTI_MUNICIPALITIES": str(root)})
+    httpd: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, name="bti-test-variants", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
 def context(browser: Browser) -> Iterator[BrowserContext]:
     """One browser context for the tests (a fresh page each): the pages keep no state."""
     context = browser.new_context(viewport=DESKTOP, locale="nb-NO")
@@ -169,29 +185,85 @@ def test_guide_page_shows_every_level_and_the_bypass(page: Page, server: str, re
     guide = registry.guides[guide_id]
     page.goto(f"{server}/municipalities/{guide_id}?lang=nb")
     assert page.locator("h1").inner_text() == guide.name.in_lang("nb")
-    levels = page.locator("ol.levels > li.level")
-    assert levels.count() == 4
-    for level in range(4):
-        card = page.locator(f'li.level[data-level="{level}"]')
-        assert card.is_visible()
-        assert card.locator("h3").inner_text().startswith(guide.level_name(level, "nb"))
-        assert card.locator("ul.steps > li").count() >= 1, f"level {level} lists no steps"
+    # the first screen shows the pathway overview: every level's name there, its steps below it
+    overview = page.locator("#pathway")
+    for name in overview.locator(".overview-name").all():
+        box = name.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= DESKTOP["height"], \
+            f"a level of the overview ends at {box} on a {DESKTOP['height']}px screen"
+    for level, path in sorted(guide.pathway.levels.items()):
+        item = overview.locator(f'[data-overview-level="{level}"]')
+        assert item.is_visible()
+        assert item.locator(".overview-name").inner_text().startswith(guide.level_name(level, "nb"))
+        assert item.locator(".overview-steps > li").count() == len(path.steps)
     # the four levels sit side by side on a desktop: one row, left to right
-    boxes = [page.locator(f'li.level[data-level="{n}"]').bounding_box() for n in range(4)]
+    boxes = [overview.locator(f'[data-overview-level="{n}"]').bounding_box() for n in range(4)]
     assert all(b is not None for b in boxes)
     assert len({round(b["y"]) for b in boxes if b}) == 1 and [b["x"] for b in boxes if b] == sorted(
         b["x"] for b in boxes if b)
-    # the bypass situations come first, each with what to do
+    # every level says whom to call when the levels are skipped; the bypass rules come after the levels
+    for level in range(4):
+        banner = page.locator(f"#level-{level} .bypass-banner")
+        assert banner.is_visible() and "112" in banner.inner_text()
     bypass = page.locator("#bypass")
     assert bypass.is_visible()
-    assert page.evaluate("() => document.getElementById('bypass').compareDocumentPosition("
-                         "document.getElementById('levels')) & Node.DOCUMENT_POSITION_FOLLOWING")
+    assert page.evaluate("() => document.getElementById('level-3').compareDocumentPosition("
+                         "document.getElementById('bypass')) & Node.DOCUMENT_POSITION_FOLLOWING")
     cards = bypass.locator("article.card")
     assert cards.count() >= 3
     for rule in (r for r in guide.rules if r.group == "bypass"):
         assert bypass.locator(f'[data-rule="{rule.id}"]').count() == 1, rule.id
     assert bypass.locator("article.card.urgent").first.is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    (ARTIFACTS / f"guide-{guide_id}-height.txt").write_text(f"{height}\n", encoding="utf-8")
     shoot(page, f"guide-{guide_id}", long=True, phone_full=guide_id == "national")
+
+
+def test_walk_from_the_overview_to_a_level_a_step_and_a_tool(page: Page, server: str, registry: Registry) -> None:
+    guide = registry.guides["loten" if "loten" in registry.guides else "national"]
+    step = next(s for s in guide.pathway.steps() if s.tools)
+    tool = guide.pathway.tools[step.tools[0]]
+    page.goto(f"{server}/municipalities/{guide.id}?lang=nb")
+    page.locator(f'#pathway a[href="#level-{step.level}"]').click()
+    assert page.evaluate("() => location.hash") == f"#level-{step.level}"
+    assert page.locator(f"#level-{step.level}-h").is_visible()
+    page.locator(f'#pathway a[data-step-link="{step.id}"]').click()
+    card = page.locator(f'li.path-step[data-step="{step.id}"]')
+    assert card.is_visible() and step.title.in_lang("nb") in card.locator("h3").inner_text()
+    top = card.bounding_box()
+    assert top is not None and 0 <= top["y"] < DESKTOP["height"], "the step is on screen after its link"
+    card.locator(f'a[data-tool="{tool.id}"]').click()
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/municipalities/{guide.id}/tools?lang=nb#tool-{tool.id}")
+    row = page.locator(f'tr[data-tool="{tool.id}"]')
+    assert row.is_visible() and tool.title.in_lang("nb") in row.inner_text()
+    # and back to the step the tool is used in
+    row.locator(f'a[href$="#path-{step.id}"]').first.click()
+    page.wait_for_load_state()
+    assert page.locator(f'li.path-step[data-step="{step.id}"]').is_visible()
+    shoot(page, f"tools-{guide.id}")
+
+
+def test_reporter_filter_shows_a_reporters_steps_and_keeps_the_language(page: Page, variant_server: str) -> None:
+    page.goto(f"{variant_server}/municipalities/testkommune?lang=nb")
+    level_1 = page.locator("#level-1 li.path-step")
+    assert [level_1.nth(i).get_attribute("data-step") for i in range(level_1.count())] == [
+        "1.1", "1.1b", "1.2", "1.3", "1.4"]
+    page.locator('#pathway a[data-reporter="school"]').click()
+    page.wait_for_load_state()
+    assert "reporter=school" in page.url
+    assert page.locator('#pathway a[data-reporter="school"]').get_attribute("aria-current") == "true"
+    assert [level_1.nth(i).get_attribute("data-step") for i in range(level_1.count())] == ["1.1", "1.2", "1.3", "1.4"]
+    page.locator("nav.langs").get_by_role("link", name="English").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert "reporter=school" in page.url
+    assert page.locator('#level-1 li.path-step[data-step="1.1b"]').count() == 0
+    page.locator("#pathway .filter a").first.click()  # every service again
+    page.wait_for_load_state()
+    assert page.locator('#level-1 li.path-step[data-step="1.1b"]').count() == 1
+    shoot(page, "guide-variants")
 
 
 def test_guide_page_prints(page: Page, server: str) -> None:
@@ -200,6 +272,7 @@ def test_guide_page_prints(page: Page, server: str) -> None:
     assert not page.locator("nav.langs").is_visible()
     assert not page.locator("nav.toc").is_visible()
     assert page.locator("#bypass").is_visible() and page.locator("#duties").is_visible()
+    assert page.locator("#pathway").is_visible() and page.locator("#level-3 .bypass-banner").is_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     pdf = page.pdf(path=str(ARTIFACTS / "guide-national-print.pdf"), format="A4")
     assert pdf.startswith(b"%PDF")
@@ -214,6 +287,7 @@ def test_language_switch_on_the_guide_page(page: Page, server: str, registry: Re
         assert page.locator("html").get_attribute("lang") == lang
         assert page.locator("h1").inner_text() == guide.name.in_lang(lang)
         assert page.locator('li.level[data-level="2"] h3').inner_text().startswith(guide.level_name(2, lang))
+        assert page.locator("#level-2-h").inner_text().startswith(guide.level_name(2, lang))
         assert page.locator(f'nav.langs a[data-lang="{lang}"]').get_attribute("aria-current") == "true"
         # the links onwards keep the language
         onwards = page.locator(".page-head a.button").get_attribute("href")
@@ -428,11 +502,12 @@ def test_language_switch_keeps_the_case_in_the_playground(page: Page, server: st
 # --- accessibility -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["index", "guide", "playground", "not-found"])
+@pytest.mark.parametrize("name", ["index", "guide", "tools", "playground", "not-found"])
 def test_axe_finds_no_serious_violations(page: Page, server: str, name: str) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
     path = {"index": "/", "guide": "/municipalities/froland" if "froland" in GUIDE_IDS else "/municipalities/national",
+            "tools": "/municipalities/loten/tools" if "loten" in GUIDE_IDS else "/municipalities/national/tools",
             "playground": "/municipalities/national/try", "not-found": "/municipalities/nowhere"}[name]
     page.goto(f"{server}{path}?lang=nb")
     if name == "playground":  # with an answer on show, and an error list
