@@ -105,3 +105,8 @@ class Snapshots:
     @staticmethod
     def discard(staged: Path) -> None:
         shutil.rmtree(staged, ignore_errors=True)
+
+
+def safe_name(digest: str) -> str:
+    """The folder name a digest's snapshot is kept under."""
+    return _safe(digest)

@@ -19,7 +19,7 @@ from rules.model import Guide
 from rules.prepare import PreparedGuide, prepare
 from rules.yamlsource import display_name
 from service.observe import metrics
-from service.snapshots import Snapshots, StateDirError, default_state_dir
+from service.snapshots import Snapshots, StateDirError, default_state_dir, safe_name
 
 log = logging.getLogger("bti.reload")
 RETIRE_AFTER = 60.0  # seconds an old version stays loaded for requests that still hold it
@@ -149,10 +149,15 @@ class GuideStore:
             metrics().reload_errors.labels(gid).inc()
             for problem in problems:
                 log.error("guide %s refused, %s", gid, problem)
-            if gid in guides:
-                return None  # the last good version in memory keeps serving
+            current = guides.get(gid)
+            if current is not None and not self._sibling_accepted_newer(gid, current):
+                return None  # the last good version in memory keeps serving (it is the accepted one)
+            # no version in memory, or a sibling worker accepted a version this worker never saw
+            # (the files changed twice between two of its checks): serve what the siblings serve
             accepted = self._load_accepted(gid, baseline)
             if accepted is None:
+                if current is not None:
+                    return None
                 errors[gid] = RuleFileError(problems)  # no good version to serve
                 return None
             guides[gid] = accepted
@@ -187,6 +192,10 @@ class GuideStore:
         except OSError as exc:
             log.warning("no snapshot kept of guide %s: %s", gid, exc)
         return prepared
+
+    def _sibling_accepted_newer(self, gid: str, current: PreparedGuide) -> bool:
+        root = self.snapshots.accepted(gid)
+        return root is not None and root.name != safe_name(current.guide.digest)
 
     def _load_accepted(self, gid: str, baseline: PreparedGuide | None) -> PreparedGuide | None:
         root = self.snapshots.accepted(gid)
