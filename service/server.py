@@ -12,7 +12,6 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from service.observe import configure_logging
 from service.paths import MULTIPROC_ENV
 
 log = logging.getLogger("bti")
@@ -91,15 +90,18 @@ def access_warnings(env: Mapping[str, str]) -> list[str]:
 def run(host: str, port: int, workers: int, municipalities: str, reload_interval: float = 5.0) -> None:
     os.environ["BTI_MUNICIPALITIES"] = municipalities
     os.environ["BTI_RELOAD_INTERVAL"] = str(reload_interval)
-    configure_logging()
-    for warning in access_warnings(os.environ):
-        log.warning(warning)
     # one set of metrics over all workers: each worker writes its numbers to this folder, which
     # the master removes when it exits (unless the operator gave the folder)
     metrics_dir = None
     if not os.environ.get(MULTIPROC_ENV):
         metrics_dir = tempfile.mkdtemp(prefix="bti-metrics-")
         os.environ[MULTIPROC_ENV] = metrics_dir
+    # only now: prometheus_client picks its multi-process mode when it is first imported
+    from service.observe import configure_logging
+
+    configure_logging()
+    for warning in access_warnings(os.environ):
+        log.warning(warning)
     master = os.getpid()
     try:
         _Server(_options(host, port, workers)).run()

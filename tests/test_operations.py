@@ -252,14 +252,22 @@ def test_metrics(client: FlaskClient) -> None:
 
 @pytest.mark.slow
 def test_metrics_over_all_workers(tmp_path: Path) -> None:
-    with bti_serve(MUNICIPALITIES, workers=2) as url:
+    root = tmp_path / "municipalities"
+    shutil.copytree(MUNICIPALITIES, root, ignore=shutil.ignore_patterns("scenarios"))
+    shutil.copytree(root / "tromso", root / "tromso.bak")  # a folder that is not a guide
+    with bti_serve(root, workers=2) as url:
         for _ in range(20):
             post(f"{url}/v1/municipalities/national/decisions", CASE)
         status, text = get(f"{url}/metrics")
     assert status == 200
-    wanted = 'bti_decisions_total{level="1",municipality="national"}'
-    line = next(li for li in text.splitlines() if li.startswith(wanted))
-    assert float(line.split()[-1]) == 20.0
+
+    def value(name: str) -> float:
+        return float(next(li for li in text.splitlines() if li.startswith(name + " ")).split()[-1])
+
+    assert value('bti_decisions_total{level="1",municipality="national"}') == 20.0
+    assert value("bti_refused_folders") == 1.0  # every worker sees the one folder: not summed
+    assert value("bti_unserved_guides") == 0.0
+    assert value("bti_engine_lost_states") >= 0.0
 
 
 def test_an_engine_failure_is_an_error_response_and_a_log_line(client: FlaskClient, monkeypatch: pytest.MonkeyPatch,
