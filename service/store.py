@@ -320,7 +320,3 @@ class GuideStore:
             if accepted is not None and self._unloadable.get(gid) != accepted.name:
                 return False
         return True
-
-    def unserved(self) -> list[str]:
-        """The guides with files but no version served."""
-        return sorted(self.registry.errors)
