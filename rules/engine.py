@@ -53,6 +53,11 @@ def distinct_sids() -> Iterator[str]:
             yield sid
 
 
+def encode_fact(fact: Mapping[str, Any]) -> str:
+    """A fact as the JSON text the engine reads."""
+    return json.dumps(fact)
+
+
 def _rule_name(message: str) -> str:
     """The fired rule's name: the first key of the action message ``{"<rule>": {...}}``.
     Reading it from the text saves decoding the whole fact once per fired rule."""
@@ -150,7 +155,7 @@ class Session:
         handle, deleted = shared.handle, False
         try:
             try:
-                status, state_handle = _engine.assert_fact(handle, json.dumps(body))
+                status, state_handle = _engine.assert_fact(handle, encode_fact(body))
             except Exception as exc:  # the C layer raises plain Exceptions with an error number
                 raise EngineError(f"the rule engine refused a fact: {exc}") from exc
             if status == _STATUS_NOT_HANDLED:

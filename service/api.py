@@ -175,12 +175,17 @@ def decide(prepared: PreparedGuide, case: Case, lang: str) -> dict[str, Any]:
         log.exception("engine error", extra={"fields": {"event": "engine_error", "municipality": guide.id,
                                                            "digest": guide.digest}})
         raise ApiError(ErrorCode.INTERNAL_ERROR) from None
+    observe_decision(guide, body_out, started)
+    return body_out
+
+
+def observe_decision(guide: Guide, body_out: dict[str, Any], started: float) -> None:
+    """A decision given: counted, and logged with codes only (never the request's content)."""
     metrics().decisions.labels(guide.id, str(body_out["level"])).inc()
-    log.info("decision", extra={"fields": {  # codes only: never the request's content
+    log.info("decision", extra={"fields": {
         "event": "decision", "decision_id": body_out["decision_id"], "municipality": guide.id,
         "version": guide.version, "decided_level": body_out["level"], "urgent": body_out["urgent"],
         "ms": round((time.perf_counter() - started) * 1000, 3)}})
-    return body_out
 
 
 @api.post("/v1/municipalities/<municipality>/decisions")
