@@ -48,7 +48,7 @@ STAGES = (
     ("observe", "metrics + log call"),
     ("other", "the rest of decide (language, lookup, calls)"),
     ("decide", "Decider.decide, whole"),
-    ("response", "HTTP only: encoding the response"),
+    ("response", "HTTP only: the response (JSON encoding)"),
     ("full", "in-process full path (decide + encoding)"),
 )
 
@@ -115,7 +115,7 @@ def profile(root: Path, seconds: float) -> dict[str, Any]:
     items, _ = build_mix(decider.registry.prepared, root)
     app = Flask(__name__)
     configure_json(app)
-    encode = app.json.dumps
+    encode = app.json.response  # what Flask does with the dict a view returns
     for item in items:  # warm up: every step entry made, every code path run once
         encode(decider.decide(item.guide.id, item.body, item.lang))
     gc.collect()
