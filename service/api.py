@@ -179,9 +179,16 @@ def decide(prepared: PreparedGuide, case: Case, lang: str) -> dict[str, Any]:
     return body_out
 
 
+_decision_counters: dict[tuple[str, int], Any] = {}  # (guide, level) → its labelled counter, looked up once
+
+
 def observe_decision(guide: Guide, body_out: dict[str, Any], started: float) -> None:
     """A decision given: counted, and logged with codes only (never the request's content)."""
-    metrics().decisions.labels(guide.id, str(body_out["level"])).inc()
+    key = (guide.id, body_out["level"])
+    counter = _decision_counters.get(key)
+    if counter is None:
+        counter = _decision_counters[key] = metrics().decisions.labels(guide.id, str(key[1]))
+    counter.inc()
     log.info("decision", extra={"fields": {
         "event": "decision", "decision_id": body_out["decision_id"], "municipality": guide.id,
         "version": guide.version, "decided_level": body_out["level"], "urgent": body_out["urgent"],

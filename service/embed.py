@@ -6,8 +6,9 @@
 
 ``decide`` returns the same JSON object as ``POST /v1/municipalities/{id}/decisions`` (a fresh
 ``decision_id`` each call), ``decide_json`` it encoded as the endpoint sends it, and both go
-through the same code as that endpoint: validation, the engine, the response. A request the endpoint would refuse raises :class:`DecisionRefused`, which
-carries the error envelope and the HTTP status the endpoint would answer with.
+through the same code as that endpoint: validation, the engine, the response. A request the
+endpoint would refuse raises :class:`DecisionRefused`, which carries the error envelope and the
+HTTP status the endpoint would answer with.
 """
 
 from __future__ import annotations

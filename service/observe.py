@@ -3,12 +3,12 @@ endpoint, status, municipality and level — never request content."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
 from typing import Any
 
+import orjson
 from flask import Flask, Response, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -67,7 +67,7 @@ class JsonFormatter(logging.Formatter):
                 tb = tb.tb_next
             where = f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}" if tb else ""
             entry["error"] = f"{type(exc).__name__} at {where}"
-        return json.dumps(entry, ensure_ascii=False)
+        return orjson.dumps(entry, default=str).decode()  # as json.dumps(ensure_ascii=False), faster
 
 
 def configure_logging() -> None:
@@ -90,11 +90,19 @@ def install(app: Flask) -> None:
     def _start() -> None:
         g.started = time.perf_counter()
 
+    # the labelled series by (endpoint, method, status), looked up once (labels() takes a lock and
+    # checks its arguments on every call); the endpoints are the app's routes, so the table is small
+    series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
     @app.after_request
     def _count(response: Response) -> Response:
-        endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        m.requests.labels(endpoint, request.method, str(response.status_code)).inc()
-        m.latency.labels(endpoint).observe(time.perf_counter() - getattr(g, "started", time.perf_counter()))
+        rule = request.url_rule
+        key = (rule.rule if rule is not None else "unmatched", request.method, response.status_code)
+        found = series.get(key)
+        if found is None:
+            found = series[key] = (m.requests.labels(key[0], key[1], str(key[2])), m.latency.labels(key[0]))
+        found[0].inc()
+        found[1].observe(time.perf_counter() - getattr(g, "started", time.perf_counter()))
         return response
 
 
