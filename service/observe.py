@@ -3,12 +3,12 @@ endpoint, status, municipality and level — never request content."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
 from typing import Any
 
-import orjson
 from flask import Flask, Response, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -67,7 +67,7 @@ class JsonFormatter(logging.Formatter):
                 tb = tb.tb_next
             where = f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}" if tb else ""
             entry["error"] = f"{type(exc).__name__} at {where}"
-        return orjson.dumps(entry, default=str).decode()  # as json.dumps(ensure_ascii=False), faster
+        return json.dumps(entry, ensure_ascii=False)
 
 
 def configure_logging() -> None:
