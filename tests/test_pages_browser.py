@@ -506,7 +506,8 @@ def test_language_switch_keeps_the_case_in_the_playground(page: Page, server: st
 def test_axe_finds_no_serious_violations(page: Page, server: str, name: str) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
-    path = {"index": "/", "guide": "/municipalities/overhalla" if "overhalla" in GUIDE_IDS else "/municipalities/national",
+    path = {"index": "/",
+            "guide": "/municipalities/overhalla" if "overhalla" in GUIDE_IDS else "/municipalities/national",
             "tools": "/municipalities/loten/tools" if "loten" in GUIDE_IDS else "/municipalities/national/tools",
             "playground": "/municipalities/national/try", "not-found": "/municipalities/nowhere"}[name]
     page.goto(f"{server}{path}?lang=nb")
