@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from flask.testing import FlaskClient
 
 from rules.model import NATIONAL
 from tests.conftest import MUNICIPALITIES
@@ -140,3 +141,19 @@ def test_a_fact_counts_as_traced_only_on_a_line_with_an_address(tmp_path: Path) 
     # 0.2 names a page but no address; [2] is not a listed source; the setting has no line; 0.3 is
     # the national step unchanged
     assert untraced(folder) == ["ressursteam", "settings.level2_meeting_days", "0.2"]
+
+
+# --- source titles ---------------------------------------------------------------------------------
+
+ENGLISH_PROSE = re.compile(r"\b(the|each|its|names|cites|with|guide)\b")
+
+
+@pytest.mark.parametrize("lang", ["nb", "nn", "en"])
+def test_source_titles_are_the_documents_own_names_in_every_language(client: FlaskClient, lang: str) -> None:
+    """Regression: the national guide's Lovdata source was titled with an English sentence ("the acts
+    the guide cites …"), shown as it was on the nb and nn pages. A source's title is the published
+    document's own name, which reads the same in every language."""
+    for gid in [NATIONAL, *GUIDES]:
+        sources = client.get(f"/v1/municipalities/{gid}?lang={lang}").get_json()["sources"]
+        for source in sources:
+            assert not ENGLISH_PROSE.search(source["title"]), (gid, source["title"])
