@@ -205,15 +205,19 @@ def test_guide_page_shows_every_level_and_the_bypass(page: Page, server: str, re
     for level in range(4):
         banner = page.locator(f"#level-{level} .bypass-banner")
         assert banner.is_visible() and "112" in banner.inner_text()
+    # their rules come after the levels, folded: one click on the summary opens them
     bypass = page.locator("#bypass")
     assert bypass.is_visible()
     assert page.evaluate("() => document.getElementById('level-3').compareDocumentPosition("
                          "document.getElementById('bypass')) & Node.DOCUMENT_POSITION_FOLLOWING")
+    assert not bypass.locator("article.card.urgent").first.is_visible()
+    bypass.locator("summary").click()
     cards = bypass.locator("article.card")
     assert cards.count() >= 3
     for rule in (r for r in guide.rules if r.group == "bypass"):
         assert bypass.locator(f'[data-rule="{rule.id}"]').count() == 1, rule.id
     assert bypass.locator("article.card.urgent").first.is_visible()
+    bypass.locator("summary").click()
     ARTIFACTS.mkdir(exist_ok=True)
     height = page.evaluate("() => document.documentElement.scrollHeight")
     (ARTIFACTS / f"guide-{guide_id}-height.txt").write_text(f"{height}\n", encoding="utf-8")
@@ -267,15 +271,62 @@ def test_reporter_filter_shows_a_reporters_steps_and_keeps_the_language(page: Pa
 
 
 def test_guide_page_prints(page: Page, server: str) -> None:
+    """On paper: the pathway, and the situations that skip the levels open; the rules and the
+    duties as the reader left them on screen (folded: their summary; opened: all of it)."""
     page.goto(f"{server}/municipalities/national?lang=nb")
     page.emulate_media(media="print")
     assert not page.locator("nav.langs").is_visible()
-    assert not page.locator("nav.toc").is_visible()
-    assert page.locator("#bypass").is_visible() and page.locator("#duties").is_visible()
     assert page.locator("#pathway").is_visible() and page.locator("#level-3 .bypass-banner").is_visible()
+    assert page.locator("#bypass article.card.urgent").first.is_visible()
+    assert page.locator("#duties-h").is_visible() and not page.locator("#duties table").first.is_visible()
+    assert not page.locator("#levels").is_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     pdf = page.pdf(path=str(ARTIFACTS / "guide-national-print.pdf"), format="A4")
     assert pdf.startswith(b"%PDF")
+    page.emulate_media(media="screen")
+    page.locator("#duties-details > summary").click()
+    page.emulate_media(media="print")
+    assert page.locator("#duties table").first.is_visible()
+    assert not page.locator("nav.toc").is_visible()
+    # the script opens the folded situations for the browser's own printing, and folds them after
+    page.emulate_media(media="screen")
+    page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+    assert page.locator("#bypass").evaluate("d => d.open")
+    page.evaluate("() => window.dispatchEvent(new Event('afterprint'))")
+    assert not page.locator("#bypass").evaluate("d => d.open")
+
+
+def test_the_parts_behind_the_steps_are_folded_and_one_click_away(page: Page, server: str) -> None:
+    """The page is the overview and the levels with their steps; the bypass rules, the rule cards
+    and the duties are folded below them, and open from a link that leads into them."""
+    page.goto(f"{server}/municipalities/national?lang=nb")
+    for fold in ("bypass", "rules", "duties-details"):
+        assert not page.locator(f"#{fold}").evaluate("d => d.open"), fold
+    # the page ends soon after the last level: the folded parts add a few lines, not screens
+    end_of_levels = page.evaluate("() => document.getElementById('level-3').getBoundingClientRect().bottom + scrollY")
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    assert height - end_of_levels < 2 * DESKTOP["height"], (end_of_levels, height)
+    # a level's banner leads to the situations, open
+    page.locator("#level-2 .bypass-banner a[href='#bypass']").click()
+    assert page.locator("#bypass").evaluate("d => d.open")
+    card = page.locator("#bypass article.card.urgent").first
+    assert card.is_visible()
+    # a step named in a rule leads to the duties table, open, with that step's row on screen
+    link = card.locator("ul.steps a[href^='#step-']").first
+    code = (link.get_attribute("href") or "")[len("#step-"):]
+    link.click()
+    assert page.locator("#duties-details").evaluate("d => d.open")
+    row = page.locator(f"#step-{code}")
+    box = row.bounding_box()
+    assert row.is_visible() and box is not None and 0 <= box["y"] < DESKTOP["height"]
+    # the rules behind the guide: from the overview, open, its contents leading on
+    page.locator("#pathway .overview-more a[href='#rules']").click()
+    assert page.locator("#rules").evaluate("d => d.open")
+    page.locator("#rules nav.toc a[href='#consent']").click()
+    assert page.locator("#consent-h").is_visible()
+    # an address that leads into a fold opens it when the page loads
+    page.goto(f"{server}/municipalities/national?lang=en#routing")
+    assert page.locator("#rules").evaluate("d => d.open") and page.locator("#routing-h").is_visible()
 
 
 def test_language_switch_on_the_guide_page(page: Page, server: str, registry: Registry) -> None:
@@ -286,7 +337,7 @@ def test_language_switch_on_the_guide_page(page: Page, server: str, registry: Re
         page.wait_for_load_state()
         assert page.locator("html").get_attribute("lang") == lang
         assert page.locator("h1").inner_text() == guide.name.in_lang(lang)
-        assert page.locator('li.level[data-level="2"] h3').inner_text().startswith(guide.level_name(2, lang))
+        assert page.locator('li.level[data-level="2"] h4').text_content().strip().startswith(guide.level_name(2, lang))
         assert page.locator("#level-2-h").inner_text().startswith(guide.level_name(2, lang))
         assert page.locator(f'nav.langs a[data-lang="{lang}"]').get_attribute("aria-current") == "true"
         # the links onwards keep the language
@@ -303,11 +354,8 @@ def _signals(request: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _expressible(request: Any) -> bool:
-    """Cases the form can state as written: valid, each signal once, no pathway step (the form
-    has no field for status.step)."""
+    """Cases the form can state as written: valid, each signal once."""
     if not isinstance(request, dict) or not isinstance(request.get("signals"), list):
-        return False
-    if (request.get("status") or {}).get("step") is not None:
         return False
     codes = [code for code, _ in _signals(request)]
     return len(codes) == len(set(codes))
@@ -350,6 +398,7 @@ def fill_case(page: Page, request: dict[str, Any]) -> None:
     status = request.get("status") or {}
     if status.get("current_level") is not None:
         page.select_option("#current-level", str(status["current_level"]))
+        page.select_option("#step", status.get("step") or "")
         page.select_option("#measures", status.get("measures_effective") or "")
     for code in status.get("services_involved") or ():
         page.check(f'input[name=involved][value="{code}"]')
@@ -383,6 +432,9 @@ def shown_decision(page: Page) -> dict[str, Any]:
         "actors": page.eval_on_selector_all("#result-actors > li",
                                             "els => els.map(e => e.dataset.service + ':' + e.dataset.role)"),
         "explanation": page.eval_on_selector_all("#result-explanation > li", "els => els.map(e => e.dataset.rule)"),
+        "pathway": {"paused": page.locator("#result-pathway").get_attribute("data-paused") == "true",
+                    "steps": page.eval_on_selector_all("#result-pathway > li",
+                                                       "els => els.map(e => [e.dataset.step, e.dataset.status])")},
         "consent": {"required_from": consent.get_attribute("data-required-from") or None,
                     "satisfied": consent.get_attribute("data-satisfied") == "true",
                     "blocks_level": int(blocks) if blocks else None},
@@ -402,6 +454,8 @@ def assert_same_decision(shown: dict[str, Any], api: dict[str, Any]) -> None:
     assert shown["actors"] == [f"{a['service']}:{a['role']}" for a in api["actors"]]
     assert shown["explanation"] == [e["rule"] for e in api["explanation"]]
     assert shown["consent"] == api["consent"]
+    assert shown["pathway"] == {"paused": api["pathway"]["paused"],
+                                "steps": [[s["id"], s["status"]] for s in api["pathway"]["steps"]]}
 
 
 @pytest.mark.parametrize("scenario", _playground_cases())
@@ -424,6 +478,65 @@ def test_playground_gives_the_decision_of_the_api(page: Page, server: str, regis
     for key in ("level", "steps", "actors", "forbidden"):  # and what the scenario file expects
         if key in scenario.expect:
             assert shown[key] == scenario.expect[key], key
+
+
+def test_playground_shows_the_step_the_case_is_at_and_the_pause(page: Page, server: str, registry: Registry) -> None:
+    """The guide's steps of the answer's level, with the step the case is at and the next one
+    marked (docs/api.md, the pathway); paused, without steps, when the parents are suspected."""
+    guide = registry.guides["national"]
+    level_1 = guide.pathway.levels[1].steps
+    evaluation = level_1[3]  # meeting, plan, carry out, evaluate, decide: the shared BTI template
+    page.goto(f"{server}/municipalities/national/try?lang=nb")
+    assert page.locator("#step").is_disabled()  # a step belongs to a current level
+    case = {"subject": {"kind": "child", "age": 9}, "reporter": {"service": "school"},
+            "signals": [{"code": "school_absence", "strength": "concern"}]}
+    fill_case(page, case)
+    page.select_option("#current-level", "1")
+    # the choice lists the level's steps in the guide's titles, in order
+    options = page.eval_on_selector_all("#step option", "els => els.map(e => [e.value, e.textContent])")
+    assert options[1:] == [[s.id, f"{n}. {s.title.in_lang('nb')}"] for n, s in enumerate(level_1, 1)]
+    page.select_option("#step", evaluation.id)
+    assert wait_for_answer(page) == "ok"
+    sent = json.loads(page.locator("#request-json").text_content() or "")
+    assert sent["status"] == {"current_level": 1, "step": evaluation.id}
+    pathway = page.locator("#result-pathway")
+    assert pathway.get_attribute("data-paused") == "false" and pathway.get_attribute("data-level") == "1"
+    statuses = page.eval_on_selector_all("#result-pathway > li",
+                                         "els => els.map(e => [e.dataset.step, e.dataset.status])")
+    assert statuses == [[s.id, "done"] for s in level_1[:3]] + [[evaluation.id, "current"], [level_1[4].id, "next"]]
+    current = pathway.locator("li[aria-current=step]")
+    assert current.count() == 1 and current.get_attribute("data-step") == evaluation.id
+    assert evaluation.title.in_lang("nb") in current.inner_text() and "Saken er her" in current.inner_text()
+    assert "Neste" in pathway.locator('li[data-status="next"]').inner_text()
+    # the scenario entry to copy states the pathway too
+    expected = ('pathway: {level: 1, paused: false, steps: ["1.1", "1.2", "1.3", "1.4", "1.5"], '
+                'current: "1.4", next: "1.5"}')
+    assert expected in (page.locator("#scenario-yaml").text_content() or "")
+    shoot(page, "playground-pathway", phone_full=False)
+    # a caregiver's violence: the ladder waits (rule 7), no step is shown, the step stays chosen
+    page.select_option("#sig-violence_by_caregiver", "concern")
+    assert wait_for_answer(page) == "ok"
+    assert page.locator("#result-pathway").get_attribute("data-paused") == "true"
+    assert page.locator("#result-pathway > li").count() == 0
+    assert page.locator("#result-pathway").inner_text().startswith("Stegene i veilederen venter")
+    status, api = api_decision(server, "national", json.loads(page.locator("#request-json").text_content() or ""))
+    assert status == 200 and api["pathway"]["paused"] is True and api["pathway"]["steps"] == []
+    # another level lists its own steps, and forgets a step of the level before
+    page.select_option("#current-level", "2")
+    assert page.locator("#step").input_value() == ""
+    assert page.eval_on_selector_all("#step option", "els => els.slice(1).map(e => e.value)") == [
+        s.id for s in guide.pathway.levels[2].steps]
+
+
+def test_playground_lists_the_steps_of_the_chosen_reporter(page: Page, variant_server: str) -> None:
+    """Where a guide's steps differ by reporter, the step choice offers the reporter's own."""
+    page.goto(f"{variant_server}/municipalities/testkommune/try?lang=nb")
+    page.select_option("#reporter", "school")
+    page.select_option("#current-level", "1")
+    school = page.eval_on_selector_all("#step option", "els => els.slice(1).map(e => e.value)")
+    page.select_option("#reporter", "kindergarten")  # the choice follows the reporter
+    kindergarten = page.eval_on_selector_all("#step option", "els => els.slice(1).map(e => e.value)")
+    assert school == ["1.1", "1.2", "1.3", "1.4"] and kindergarten == ["1.1b", "1.2", "1.3", "1.4"]
 
 
 def test_playground_follows_keyboard_input_and_copies_a_scenario(browser: Browser, server: str,
@@ -515,6 +628,8 @@ def test_axe_finds_no_serious_violations(page: Page, server: str, name: str) -> 
                          "signals": [{"code": "violence_by_caregiver", "strength": "reason_to_believe"}]})
         assert wait_for_answer(page) == "ok"
         page.locator("#request-details").evaluate("d => d.open = true")
+    if name == "guide":  # with its folded parts open, so that axe-core checks them too
+        page.locator("details.fold").evaluate_all("folds => folds.forEach(d => d.open = true)")
     results = Axe().run(page, options={"resultTypes": ["violations"]})
     assert len(results.response["passes"]) >= 20, "axe-core ran hardly any rules"
     violations = results.response["violations"]
