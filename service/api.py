@@ -319,7 +319,8 @@ def get_status() -> Any:
                                                                      "problems": st.last_error},
         }
     return {"ready": store.ready, "reload_interval": current_app.config["BTI_RELOAD_INTERVAL"],
-            "reload_errors": store.reload_errors, "guides": guides}
+            "reload_errors": store.reload_errors, "guides": guides,
+            "refused_folders": [{"folder": name, "reason": reason} for name, reason in sorted(store.refused.items())]}
 
 
 @api.get("/metrics")
@@ -331,8 +332,9 @@ def get_metrics() -> Any:
 
 
 @api.get("/readyz")
-@documented(operation_id="readyz", summary="Every guide in the folder has a loaded version", tag="operations",
-            response=ReadinessSchema, description="ready", also={503: "not every guide loaded: failed lists them"})
+@documented(operation_id="readyz", summary="The national guide and every guide with a good version are served",
+            tag="operations", response=ReadinessSchema, description="ready",
+            also={503: "the national guide is not served, or a version another worker accepted is not served yet"})
 def readyz() -> Any:
     store = store_of(current_app)
     registry = store.registry

@@ -8,7 +8,7 @@ from rules.case import Case
 from rules.evaluate import evaluate
 from rules.loader import Registry
 
-MUNICIPALITIES = ("froland", "kvinnherad", "larvik", "loten", "national", "overhalla", "oygarden", "risor", "tromso",
+MUNICIPALITIES = ("kvinnherad", "larvik", "loten", "national", "overhalla", "oygarden", "risor", "tromso",
                   "vestre_toten")
 
 
@@ -58,16 +58,19 @@ def test_local_settings_appear_as_deadlines_and_age_limits(client: FlaskClient, 
     assert client.post("/v1/municipalities/national/decisions", json=body).status_code == 200
 
 
-def test_froland_counts_services_and_names_level_3(registry: Registry) -> None:
-    def level(n: int) -> tuple[int, str]:
-        services = ("ppt", "school_health", "bup")[:n]
-        d = evaluate(registry.prepared["froland"], Case("child", 9, "school", {"school_absence": 2},
-                                                       consent_parents="given", services_involved=services))
+def test_overhalla_names_its_levels_0_a_and_b(registry: Registry) -> None:
+    # Overhalla's level-0 page leads on to "Nivå A" (the service's own measures) or "Nivå B" (outside
+    # help); it names no level after B, so level 3 keeps the national name.
+    def level(services: tuple[str, ...], current: int | None) -> tuple[int, str]:
+        d = evaluate(registry.prepared["overhalla"], Case(
+            "child", 9, "school", {"school_absence": 2}, consent_parents="given", services_involved=services,
+            current_level=current, measures_effective="no" if current is not None else None))
         return d.level, d.level_name
 
-    assert level(1)[0] == 1
-    assert level(2)[0] == 2  # national: already 3
-    assert level(3) == (3, "Nivå 3 – Samskape")
+    national = registry.guides["national"]
+    assert level((), None) == (1, "Nivå A")
+    assert level(("ppt",), 1) == (2, "Nivå B")
+    assert level(("ppt", "bup"), None) == (3, national.level_name(3, "nb"))
 
 
 def test_bypass_rules_give_the_same_steps_in_every_municipality(registry: Registry) -> None:

@@ -75,7 +75,7 @@ def test_the_playground_route_answers_only_its_own_page(keyed: FlaskClient, how:
     if how == "no token":
         headers = {}
     elif how == "another guide's token":
-        headers = {TOKEN_HEADER: issue_token(app, "froland")}
+        headers = {TOKEN_HEADER: issue_token(app, "loten")}
     elif how == "a forged token":
         headers = {TOKEN_HEADER: data["token"][:-4] + "0000"}
     elif how == "an old token":
