@@ -29,6 +29,7 @@ from schemas.decision import (
     MunicipalitySchema,
 )
 from schemas.errors import ErrorCode
+from schemas.fastpath import fast_case, scan_needed
 from schemas.i18n import Msg
 from schemas.operations import HealthSchema, ReadinessSchema, ServiceStatusSchema
 from schemas.privacy import identity_numbers, redact
@@ -145,19 +146,24 @@ def _pathway(pathway: PathwayOut | None) -> dict[str, Any] | None:
 
 def parse_case(guide: Guide, body: Any, prefix: str = "") -> Case:
     """One request body validated against ``guide``; ApiError 422 lists every problem."""
+    case = fast_case(guide, body)  # a valid body skips marshmallow, and usually the scan (schemas/fastpath.py)
+    if case is not None and not scan_needed(guide):
+        return case
     suspicious = list(identity_numbers(body))
     if suspicious:  # reported alone, so no other message echoes the number back
         details = [{"field": redact(field_path(path, prefix)), "message": Msg("identity_number"), "suggestions": []}
                    for path in suspicious]
         raise ApiError(ErrorCode.INVALID_REQUEST, details=details)
+    if case is not None:
+        return case
     try:
         with Context({"guide": guide}):
-            case: Case = _request_schema.load(
+            loaded: Case = _request_schema.load(
                 body if isinstance(body, dict) else {"_": body} if body is not None else {})
     except ValidationError as exc:
         messages = exc.messages if isinstance(body, dict) else {"_schema": [Msg("object")]}
         raise ApiError(ErrorCode.INVALID_REQUEST, details=details_from(messages, prefix)) from None
-    return case
+    return loaded
 
 
 def decide(prepared: PreparedGuide, case: Case, lang: str) -> dict[str, Any]:
