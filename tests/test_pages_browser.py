@@ -205,15 +205,19 @@ def test_guide_page_shows_every_level_and_the_bypass(page: Page, server: str, re
     for level in range(4):
         banner = page.locator(f"#level-{level} .bypass-banner")
         assert banner.is_visible() and "112" in banner.inner_text()
+    # their rules come after the levels, folded: one click on the summary opens them
     bypass = page.locator("#bypass")
     assert bypass.is_visible()
     assert page.evaluate("() => document.getElementById('level-3').compareDocumentPosition("
                          "document.getElementById('bypass')) & Node.DOCUMENT_POSITION_FOLLOWING")
+    assert not bypass.locator("article.card.urgent").first.is_visible()
+    bypass.locator("summary").click()
     cards = bypass.locator("article.card")
     assert cards.count() >= 3
     for rule in (r for r in guide.rules if r.group == "bypass"):
         assert bypass.locator(f'[data-rule="{rule.id}"]').count() == 1, rule.id
     assert bypass.locator("article.card.urgent").first.is_visible()
+    bypass.locator("summary").click()
     ARTIFACTS.mkdir(exist_ok=True)
     height = page.evaluate("() => document.documentElement.scrollHeight")
     (ARTIFACTS / f"guide-{guide_id}-height.txt").write_text(f"{height}\n", encoding="utf-8")
@@ -267,15 +271,62 @@ def test_reporter_filter_shows_a_reporters_steps_and_keeps_the_language(page: Pa
 
 
 def test_guide_page_prints(page: Page, server: str) -> None:
+    """On paper: the pathway, and the situations that skip the levels open; the rules and the
+    duties as the reader left them on screen (folded: their summary; opened: all of it)."""
     page.goto(f"{server}/municipalities/national?lang=nb")
     page.emulate_media(media="print")
     assert not page.locator("nav.langs").is_visible()
-    assert not page.locator("nav.toc").is_visible()
-    assert page.locator("#bypass").is_visible() and page.locator("#duties").is_visible()
     assert page.locator("#pathway").is_visible() and page.locator("#level-3 .bypass-banner").is_visible()
+    assert page.locator("#bypass article.card.urgent").first.is_visible()
+    assert page.locator("#duties-h").is_visible() and not page.locator("#duties table").first.is_visible()
+    assert not page.locator("#levels").is_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     pdf = page.pdf(path=str(ARTIFACTS / "guide-national-print.pdf"), format="A4")
     assert pdf.startswith(b"%PDF")
+    page.emulate_media(media="screen")
+    page.locator("#duties-details > summary").click()
+    page.emulate_media(media="print")
+    assert page.locator("#duties table").first.is_visible()
+    assert not page.locator("nav.toc").is_visible()
+    # the script opens the folded situations for the browser's own printing, and folds them after
+    page.emulate_media(media="screen")
+    page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+    assert page.locator("#bypass").evaluate("d => d.open")
+    page.evaluate("() => window.dispatchEvent(new Event('afterprint'))")
+    assert not page.locator("#bypass").evaluate("d => d.open")
+
+
+def test_the_parts_behind_the_steps_are_folded_and_one_click_away(page: Page, server: str) -> None:
+    """The page is the overview and the levels with their steps; the bypass rules, the rule cards
+    and the duties are folded below them, and open from a link that leads into them."""
+    page.goto(f"{server}/municipalities/national?lang=nb")
+    for fold in ("bypass", "rules", "duties-details"):
+        assert not page.locator(f"#{fold}").evaluate("d => d.open"), fold
+    # the page ends soon after the last level: the folded parts add a few lines, not screens
+    end_of_levels = page.evaluate("() => document.getElementById('level-3').getBoundingClientRect().bottom + scrollY")
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    assert height - end_of_levels < 2 * DESKTOP["height"], (end_of_levels, height)
+    # a level's banner leads to the situations, open
+    page.locator("#level-2 .bypass-banner a[href='#bypass']").click()
+    assert page.locator("#bypass").evaluate("d => d.open")
+    card = page.locator("#bypass article.card.urgent").first
+    assert card.is_visible()
+    # a step named in a rule leads to the duties table, open, with that step's row on screen
+    link = card.locator("ul.steps a[href^='#step-']").first
+    code = (link.get_attribute("href") or "")[len("#step-"):]
+    link.click()
+    assert page.locator("#duties-details").evaluate("d => d.open")
+    row = page.locator(f"#step-{code}")
+    box = row.bounding_box()
+    assert row.is_visible() and box is not None and 0 <= box["y"] < DESKTOP["height"]
+    # the rules behind the guide: from the overview, open, its contents leading on
+    page.locator("#pathway .overview-more a[href='#rules']").click()
+    assert page.locator("#rules").evaluate("d => d.open")
+    page.locator("#rules nav.toc a[href='#consent']").click()
+    assert page.locator("#consent-h").is_visible()
+    # an address that leads into a fold opens it when the page loads
+    page.goto(f"{server}/municipalities/national?lang=en#routing")
+    assert page.locator("#rules").evaluate("d => d.open") and page.locator("#routing-h").is_visible()
 
 
 def test_language_switch_on_the_guide_page(page: Page, server: str, registry: Registry) -> None:
@@ -286,7 +337,7 @@ def test_language_switch_on_the_guide_page(page: Page, server: str, registry: Re
         page.wait_for_load_state()
         assert page.locator("html").get_attribute("lang") == lang
         assert page.locator("h1").inner_text() == guide.name.in_lang(lang)
-        assert page.locator('li.level[data-level="2"] h3').inner_text().startswith(guide.level_name(2, lang))
+        assert page.locator('li.level[data-level="2"] h4').text_content().strip().startswith(guide.level_name(2, lang))
         assert page.locator("#level-2-h").inner_text().startswith(guide.level_name(2, lang))
         assert page.locator(f'nav.langs a[data-lang="{lang}"]').get_attribute("aria-current") == "true"
         # the links onwards keep the language
@@ -515,6 +566,8 @@ def test_axe_finds_no_serious_violations(page: Page, server: str, name: str) -> 
                          "signals": [{"code": "violence_by_caregiver", "strength": "reason_to_believe"}]})
         assert wait_for_answer(page) == "ok"
         page.locator("#request-details").evaluate("d => d.open = true")
+    if name == "guide":  # with its folded parts open, so that axe-core checks them too
+        page.locator("details.fold").evaluate_all("folds => folds.forEach(d => d.open = true)")
     results = Axe().run(page, options={"resultTypes": ["violations"]})
     assert len(results.response["passes"]) >= 20, "axe-core ran hardly any rules"
     violations = results.response["violations"]
