@@ -50,22 +50,55 @@ class _TooDeep(Exception):
         self.line = line
 
 
+# A file that libyaml cannot parse is parsed again by the Python parser for its messages up to
+# this size; beyond it that costs seconds (a 250 KB file: 10 s on a loaded machine, measured).
+_PYTHON_MESSAGES_BYTES = 64 * 1024
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
 def _compose(text: str) -> yaml.Node | None:
     """The node tree, by libyaml when it can; a file that does not parse is parsed again by the
     Python parser, whose messages (and marks for an unclosed bracket) the errors are built on —
-    unless it nests deeper than the limit (libyaml gives up at 1,000 levels, where the Python
-    parser would recurse for seconds)."""
+    unless it is large, or nests deeper than the limit (libyaml gives up at 1,000 levels of
+    brackets, where the Python parser would recurse for seconds)."""
     try:
         return yaml.compose(text, Loader=_Composer)
     except RecursionError:  # the composer recurses once per level
-        raise _TooDeep(_deep_line(text)) from None
+        raise _TooDeep(_bracket_line(text, limits.DEPTH + 1) or _deep_line(text)) from None
     except yaml.YAMLError:
         if _Composer is _Loader:
             raise
-        deep = _deep_line(text)
+        deep = _bracket_line(text, _LIBYAML_DEPTH)
         if deep is not None:
             raise _TooDeep(deep) from None
+        if len(text) > _PYTHON_MESSAGES_BYTES:
+            raise
+    try:
         return yaml.compose(text, Loader=_Loader)  # raises the Python parser's error
+    except RecursionError:
+        raise _TooDeep(_deep_line(text)) from None
+
+
+_LIBYAML_DEPTH = 1000
+
+
+def _bracket_line(text: str, reaching: int) -> int | None:
+    """The line where ``[`` and ``{`` first nest deeper than the limit, if they nest ``reaching``
+    deep somewhere; None if not. Counted in the raw text, quickly and blind to quotes: a hint for
+    a file the parser refused."""
+    depth, line = 0, None
+    for match in _BRACKETS.finditer(text):
+        if match.group() in "[{":
+            depth += 1
+            if depth > limits.DEPTH and line is None:
+                line = text.count("\n", 0, match.start()) + 1
+            if depth >= reaching:
+                return line
+        else:
+            depth -= 1
+            if depth <= 0:
+                depth, line = 0, None
+    return None
 
 
 @dataclass

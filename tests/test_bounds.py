@@ -84,6 +84,27 @@ def test_nesting_far_past_what_the_yaml_parsers_take_is_refused_with_its_line() 
     assert problem.startswith("local.yaml:2: nested more than 32 levels deep")
 
 
+def test_a_large_file_that_does_not_parse_gets_libyamls_message_not_a_second_slow_parse(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the Python parser, whose messages are better, took 10 s for a broken 250 KB file
+    import yaml
+
+    loaders = []
+    real = yaml.compose
+
+    def compose(text: str, Loader: Any) -> Any:
+        loaders.append(Loader.__name__)
+        return real(text, Loader=Loader)
+
+    monkeypatch.setattr("rules.yamlsource.yaml.compose", compose)
+    (problem,) = _problems(rules_of_size(100 * 1024) + "rules: [\n")
+    assert "not valid YAML" in problem and problem.startswith("local.yaml:")
+    assert loaders == ["_CLoader"]
+    loaders.clear()
+    _problems(rules_text(0, 2, "small") + "rules: [\n")  # a small file gets the Python parser's message
+    assert loaders == ["_CLoader", "_Loader"]
+
+
 def test_a_condition_nested_as_deep_as_the_limit_allows_loads_and_decides(tmp_path: Path) -> None:
     # rules (list) > rule (map) > when (map) under the file's mapping: 4 levels; each any/all 2
     # more; the innermost test's own mapping 1: 13 combinators reach 31 of the 32 levels
