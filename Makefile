@@ -66,6 +66,7 @@ LOCUST := $(BIN)/python -c 'import locust' 2>/dev/null || $(BIN)/python -m pip i
 
 bench: setup
 	$(BIN)/python -m load.bench_engine
+	$(BIN)/python -m load.stages
 
 load: setup
 	$(LOCUST)

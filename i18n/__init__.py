@@ -124,6 +124,14 @@ def ntext(key: str, plural_key: str, n: int, lang: str, /, domain: str = "pages"
     return value.format(n=n, **params)
 
 
+def plural_forms(key: str, plural_key: str, lang: str, /, domain: str = "pages") -> tuple[str, str]:
+    """The forms of ``key`` for 1 and for more (``{n}`` left in), for a script that fills in the
+    number itself (both of the service's languages and English have these two forms)."""
+    _known(key, domain)
+    translations = _load(supported(lang), domain).translations
+    return translations.ngettext(key, plural_key, 1), translations.ngettext(key, plural_key, 2)
+
+
 def has(key: str, domain: str = "pages") -> bool:
     """Is ``key`` a message of ``domain`` (in bokmål, which has every key)?"""
     return key in _load(DEFAULT_LANGUAGE, domain).ids

@@ -2,10 +2,10 @@
 
 The same mix (scenario requests + generated cases, :mod:`load.mix`) goes through
 
-  (a) the full decision path as users get it: :meth:`service.embed.Decider.decide` (the code the
-      HTTP endpoint runs: identity-number scan, validate, evaluate, present, metrics and log),
-      and, apart, its stages: validate (DecisionRequestSchema in Context) → evaluate (engine +
-      resolve) → dump (:func:`service.api.present`), and
+  (a) the full decision path as users get it: :meth:`service.embed.Decider.decide_json` (the code
+      the HTTP endpoint runs: identity-number scan, validate, evaluate, present, metrics and log,
+      and the response's JSON bytes), and, apart, its stages: validate (DecisionRequestSchema in
+      Context) → evaluate (engine + resolve) → dump (:func:`service.api.present`, then encoded), and
   (b) the plain-Python reference evaluator (:func:`toolkit.reference.evaluate_reference`) on the
       same parsed cases,
 
@@ -36,6 +36,7 @@ from rules.evaluate import evaluate
 from schemas.request import DecisionRequestSchema
 from service.api import present
 from service.embed import Decider
+from service.jsonout import encode
 from toolkit.reference import evaluate_reference
 from toolkit.scenarios import decision_summary
 
@@ -81,7 +82,7 @@ def run_block(items: list[Item], start: int, seconds: float, schema: DecisionReq
             evaluate_reference(item.guide, item.case, item.lang)
             out.reference.append(clock() - t)
         t = clock()
-        decider.decide(item.guide.id, item.body, item.lang)
+        decider.decide_json(item.guide.id, item.body, item.lang)
         out.full.append(clock() - t)
         t0 = clock()
         with Context({"guide": item.guide}):
@@ -89,7 +90,7 @@ def run_block(items: list[Item], start: int, seconds: float, schema: DecisionReq
         t1 = clock()
         decision = evaluate(item.prepared, case, item.lang)
         t2 = clock()
-        present(decision)
+        encode(present(decision))
         t3 = clock()
         out.validate.append(t1 - t0)
         out.evaluate.append(t2 - t1)
@@ -201,7 +202,7 @@ def report(r: dict[str, Any]) -> str:
         f"{'full path':28}{r['engine_median_us']:>12.1f}{r['engine_p99_us']:>12.1f}",
         f"{'  validate':28}{r['validate_median_us']:>12.1f}",
         f"{'  evaluate (engine+resolve)':28}{r['engine_only_median_us']:>12.1f}{r['engine_only_p99_us']:>12.1f}",
-        f"{'  dump (present)':28}{r['dump_median_us']:>12.1f}",
+        f"{'  dump (present + JSON)':28}{r['dump_median_us']:>12.1f}",
         f"{'reference evaluator':28}{r['reference_median_us']:>12.1f}{r['reference_p99_us']:>12.1f}",
         f"ratio full/reference {r['engine_ratio']:.2f}, evaluate/reference {r['engine_only_ratio']:.2f}",
         f"CPU share {r['bench_cpu_share']:.2f} (below 1: other processes took the CPU; p99 suffers first)",

@@ -2,9 +2,9 @@
 
 Each is a variation of the bundled ones: settings within the ranges the rule-file schema and the
 national guide allow (youth consent age 15 or 16, a child age range that only narrows the
-national one, deadlines, relay log from level 1 or 2, services for level 3), sometimes local teams
-with a rule or two that use them, local level names, local service labels and step texts, and
-sometimes Froland's "two services: level 2" rule. The names are made up. They are written into a
+national one, deadlines, relay log from level 1 or 2; no setting looser than the national one, so
+each passes ``bti check``), sometimes local teams with a rule or two that use them, local level names,
+local service labels and step texts. The names are made up. They are written into a
 target folder beside a copy of the national guide; the same seed gives the same guides.
 
     python -m load.generate_guides TARGET [--count 357] [--seed 357] [--check]
@@ -40,7 +40,7 @@ LOCAL_TEAMS = {
     "oppvekstteam": ({"nb": "Oppvekstteamet", "nn": "Oppvekstteamet", "en": "Childhood team"}, False),
     "familiesenter": ({"nb": "Familiens hus", "nn": "Familiens hus", "en": "Family centre"}, True),
 }
-LEVEL3_NAMES = ("Samskape", "Stafett", "Helhetlig innsats", "Tverrfaglig team")
+LEVEL3_NAMES = ("Stafett", "Helhetlig innsats", "Tverrfaglig team", "Samarbeid i nettverk")
 LEVEL2_NAMES = ("Samhandling", "Samarbeid på tvers", "Drøfting i team")
 
 
@@ -100,25 +100,12 @@ def _routing_rule(team: str, signal: str) -> dict[str, Any]:
     }
 
 
-def _services_rule() -> dict[str, Any]:
-    return {
-        "id": "two_services_level_2",
-        "title": _text("To tjenester involvert: nivå 2", "To tenester involverte: nivå 2",
-                       "Two services involved: level 2"),
-        "because": _text("Når to andre tjenester er involvert, er saken på nivå 2.",
-                         "Når to andre tenester er involverte, er saka på nivå 2.",
-                         "When two other services are involved, the case is at level 2."),
-        "when": {"status.services_involved": {"count_at_least": 2}},
-        "then": {"level": 2},
-    }
-
-
 def guide(name: str, gid: str, rng: random.Random) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """(guide.yaml, rules/local.yaml or None) for one made-up municipality."""
     settings: dict[str, Any] = {
         "youth_consent_age": rng.choice((15, 16)),
         "relay_log_from_level": rng.choice((1, 2, 2)),
-        "services_for_level_3": rng.choice((2, 2, 3, 4)),
+        "services_for_level_3": 2,  # the national value: no guide may ask for more services
     }
     if rng.random() < 0.3:
         settings["child_age"] = {"min": 0, "max": rng.choice((18, 20, 23))}
@@ -157,8 +144,6 @@ def guide(name: str, gid: str, rng: random.Random) -> tuple[dict[str, Any], dict
             rules.append(_team_rule(school_team, rng.choice((["school"], ["school", "upper_secondary"]))))
         if rng.random() < 0.5:
             rules.append(_routing_rule(teams[-1], rng.choice(("bullying", "school_absence", "loneliness"))))
-    if settings["services_for_level_3"] > 2 and rng.random() < 0.5:
-        rules.append(_services_rule())
     if not rules:
         return head, None
     rule_file = {"group": f"{gid}_local", "title": _text(f"{name}: lokale regler", f"{name}: lokale reglar",

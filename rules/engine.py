@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import durable_rules_engine as _engine
+import orjson
 
 from rules.errors import EngineError
 
@@ -51,6 +52,12 @@ def distinct_sids() -> Iterator[str]:
         if h not in seen:
             seen.add(h)
             yield sid
+
+
+def encode_fact(fact: Mapping[str, Any]) -> str:
+    """A fact as the JSON text the engine reads (its values are codes, small integers and 0/1:
+    orjson writes the same text as json.dumps, in about a tenth of the time)."""
+    return orjson.dumps(fact).decode()
 
 
 def _rule_name(message: str) -> str:
@@ -146,10 +153,10 @@ class Session:
         """Assert ``fact`` (its ``t`` names the phase); the names of the rules it fired, in the
         order the engine fired them (sentinel rules left out)."""
         phase = fact.get("t")
-        shared = self._engine.shared.get(phase)  # type: ignore[arg-type]
-        if shared is None:
+        plan = self._engine.plans.get(phase)  # type: ignore[arg-type]
+        if plan is None:
             raise EngineError(f"the rule engine did not handle the case (no ruleset for phase {phase!r})")
-        names = self._engine.attributes.get(phase)  # type: ignore[arg-type]
+        shared, names = plan
         self._facts += 1
         sid = shared.take_sid(self._timeout)
         # only the attributes this phase's rules read: less to encode and to match
@@ -158,7 +165,7 @@ class Session:
         handle, deleted = shared.handle, False
         try:
             try:
-                status, state_handle = _engine.assert_fact(handle, json.dumps(body))
+                status, state_handle = _engine.assert_fact(handle, encode_fact(body))
             except Exception as exc:  # the C layer raises plain Exceptions with an error number
                 raise EngineError(f"the rule engine refused a fact: {exc}") from exc
             if status == _STATUS_NOT_HANDLED:
@@ -171,7 +178,8 @@ class Session:
                 started = _engine.start_action_for_state(handle, state_handle)
                 message = started[1] if started else None
                 while message:
-                    name = _rule_name(message)
+                    # the fired rule's name: the first key of the message '{"<rule>": {...}}'
+                    name = message[2:message.index('"', 2)] if message.startswith('{"') else _rule_name(message)
                     if name not in sentinels and name not in fired:
                         # a rule whose condition has "or" fires once per branch that matches
                         fired.append(name)
@@ -207,6 +215,8 @@ class RuleEngine:
         self.sentinels = sentinels
         # the attributes each phase's rules read (none given: facts are sent whole)
         self.attributes = {phase: tuple(names) for phase, names in (attributes or {}).items()}
+        # per phase, what an assert looks up: the ruleset and the attributes to send
+        self.plans = {phase: (shared, self.attributes.get(phase)) for phase, shared in self.shared.items()}
         self._lock = threading.Lock()
         self._active = 0
         self._closed = False

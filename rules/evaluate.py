@@ -59,7 +59,7 @@ def evaluate(prepared: PreparedGuide, case: Case, lang: str = "nb", trace: Trace
         check_step(guide, case, held)
         ladder = ladder_level(phase1, case)
         required_from = next((r.then.consent_from for r in phase1 if r.then.consent_from), None)
-        urgent = any(URGENT_STEPS & set(r.then.steps) for r in phase1)
+        urgent = any(not URGENT_STEPS.isdisjoint(r.then.steps) for r in phase1)
         suspected = any("parents_suspected" in r.then.sets for r in phase1)
         fact[PHASE_ATTR] = 2
         fact.update(fact_attributes({
@@ -78,5 +78,5 @@ def evaluate(prepared: PreparedGuide, case: Case, lang: str = "nb", trace: Trace
         trace.facts = [{k: v for k, v in fact.items() if k not in _LATER[1]} | {PHASE_ATTR: 1},
                        {k: v for k, v in fact.items() if k not in _LATER[2]} | {PHASE_ATTR: 2}, dict(fact)]
         trace.fired = [phase1, phase2, phase3]
-    return resolve(guide, case, [*phase1, *phase2, *phase3], levels, required_from, lang, prepared.step_outputs,
+    return resolve(guide, case, [*phase1, *phase2, *phase3], levels, required_from, lang, prepared.outputs,
                    held, paused=urgent or suspected)

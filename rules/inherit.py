@@ -117,13 +117,10 @@ class SettingDirection:
 
     ``stricter`` is ``lower`` (a smaller number asks more of the services; for a deadline, ``null``
     means no deadline, the loosest), ``narrower`` (an age range), or ``free`` (a municipal choice
-    that is neither stricter nor looser, within the bounds the rule-file grammar sets).
-    ``furthest`` is, for ``lower``, the highest value a guide may still choose, when documented
-    municipal practice sets it above the national value."""
+    that is neither stricter nor looser, within the bounds the rule-file grammar sets)."""
 
     stricter: str
     why: str
-    furthest: int | None = None
 
 
 SETTING_DIRECTIONS: dict[str, SettingDirection] = {
@@ -138,8 +135,7 @@ SETTING_DIRECTIONS: dict[str, SettingDirection] = {
         "lower", "days between evaluations: more often is stricter, none is the loosest"),
     "relay_log_from_level": SettingDirection("lower", "the relay log may start at an earlier level, not a later one"),
     "services_for_level_3": SettingDirection(
-        "lower", "the number of services already involved that calls for level 3: fewer is stricter; guides "
-        "that split the levels as two services at level 2 and three at level 3 may choose 3", furthest=3),
+        "lower", "the number of services already involved that calls for level 3: fewer is stricter"),
     "relay_holder_titles": SettingDirection("free", "what the relay holder is called: a label"),
     "languages": SettingDirection("free", "the languages the guide's texts are offered in"),
 }
@@ -162,11 +158,9 @@ def settings_problems(settings: Settings, national: Settings, doc: Document) -> 
         value, base = settings.value(name), national.value(name)
         if value == base or (base is None and value is not None):
             continue
-        furthest = base if direction.furthest is None or base is None else max(base, direction.furthest)
         if value is None:
             found.append((name, f"no value is looser than the national value {base} ({direction.why})"))
-        elif furthest is not None and value > furthest:
-            allowed = f"at most {furthest}" if furthest != base else f"{base} or lower"
+        elif base is not None and value > base:
             found.append((name, f"{value} is looser than the national value {base} ({direction.why}); a guide may "
-                                f"choose {allowed}"))
+                                f"choose {base} or lower"))
     return [Problem(doc.file, doc.line_of(("settings", name)), f"settings.{name}", message) for name, message in found]

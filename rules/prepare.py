@@ -11,7 +11,7 @@ from rules.case import fact_template
 from rules.compiler import SENTINEL_PREFIX, CompiledGuide, compile_rules
 from rules.engine import RuleEngine
 from rules.model import Guide
-from rules.resolve import StepOutputs
+from rules.resolve import Outputs
 
 
 @dataclass(frozen=True, eq=False)
@@ -23,7 +23,7 @@ class PreparedGuide:
     compiled: CompiledGuide
     engine: RuleEngine
     fact_template: Mapping[str, int]
-    step_outputs: StepOutputs
+    outputs: Outputs
 
     def close(self) -> None:
         """Release the engine's rulesets once no evaluation uses them any more."""
@@ -35,4 +35,4 @@ def prepare(guide: Guide) -> PreparedGuide:
     compiled = compile_rules(guide.rules, guide.catalog, guide.settings, guide.pathway.conditions)
     sentinels = frozenset(name for name in compiled.ruleset if name.startswith(SENTINEL_PREFIX))
     engine = RuleEngine(f"{guide.id}-{guide.digest[7:19]}", compiled.rulesets, sentinels, compiled.attributes)
-    return PreparedGuide(guide, compiled, engine, fact_template(guide.catalog), StepOutputs(guide))
+    return PreparedGuide(guide, compiled, engine, fact_template(guide.catalog), Outputs(guide))

@@ -9,11 +9,12 @@ each once, with text and legal basis in the response language; actors de-duplica
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
+from operator import attrgetter
 
 from rules.case import Case
-from rules.decision import ActorOut, ConsentOut, Decision, ExplanationOut, ForbiddenOut, StepOut
+from rules.decision import ActorOut, ConsentOut, Decision, ExplanationOut, ForbiddenOut, PathwayOut, StepOut
 from rules.model import INVOLVED_REF, REPORTER_REF, ROLES, URGENT_STEPS, Catalog, Guide, Rule, StepInfo
 from rules.pathway_resolve import contact_out, resolve_pathway
 
@@ -27,11 +28,14 @@ class Levels:
     blocks_level: int | None
 
 
+_order = attrgetter("order")
+
+
 def first_hits(fired: Iterable[Rule]) -> list[Rule]:
     """Keep, of each ``hit: first`` group, only the first rule (in file order) that fired."""
     kept: list[Rule] = []
     seen_groups: set[tuple[str, str]] = set()
-    for rule in sorted(fired, key=lambda r: r.order):
+    for rule in sorted(fired, key=_order):
         if rule.first_hit:
             key = (rule.guide, rule.group)
             if key in seen_groups:
@@ -66,15 +70,24 @@ def _fits(step: StepInfo, case: Case) -> bool:
     return step.min_age is None or case.age >= step.min_age
 
 
-def resolve_steps(fired: Sequence[Rule], case: Case, catalog: Catalog) -> list[str]:
+def resolve_steps(fired: Sequence[Rule], case: Case, catalog: Catalog,
+                  order: Mapping[str, int] | None = None) -> list[str]:
+    """The steps the fired rules give, less those forbidden, not fitting the subject or dropped by
+    another step given, in the catalog's order (``order``: that order, looked up once per guide)."""
     codes = {code for r in fired for code in r.then.steps}
     removed = {step for r in fired for f in r.then.forbidden for step in catalog.forbidden[f].removes}
     codes = {c for c in codes if c not in removed and _fits(catalog.steps[c], case)}
-    codes = {c for c in codes if not set(catalog.steps[c].dropped_when) & codes}
-    return sorted(codes, key=lambda c: catalog.steps[c].order)
+    codes = {c for c in codes if codes.isdisjoint(catalog.steps[c].dropped_when)}
+    if order is None:
+        return sorted(codes, key=lambda c: catalog.steps[c].order)
+    return sorted(codes, key=order.__getitem__)
 
 
-def resolve_actors(fired: Sequence[Rule], steps: Iterable[str], case: Case, catalog: Catalog) -> list[tuple[str, str]]:
+_ROLE_RANK = {role: i for i, role in enumerate(ROLES)}
+
+
+def resolve_actors(fired: Sequence[Rule], steps: Iterable[str], case: Case, catalog: Catalog,
+                   order: Mapping[str, int] | None = None) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     for ref in [a for r in fired for a in r.then.actors]:
         if ref.service == REPORTER_REF:
@@ -90,8 +103,10 @@ def resolve_actors(fired: Sequence[Rule], steps: Iterable[str], case: Case, cata
         if not (role == "reporter" and s in holders)
         and not (role == "involve" and (s in holders or s == case.reporter))
     }
-    order = {code: i for i, code in enumerate(catalog.services)}
-    return sorted(kept, key=lambda p: (ROLES.index(p[1]), order.get(p[0], len(order))))
+    if order is None:
+        order = {code: i for i, code in enumerate(catalog.services)}
+    last = len(order)
+    return sorted(kept, key=lambda p: (_ROLE_RANK[p[1]], order.get(p[0], last)))
 
 
 def matched_signals(rule: Rule, case: Case) -> tuple[str, ...]:
@@ -102,30 +117,43 @@ def matched_signals(rule: Rule, case: Case) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def _explanation_key(rule: Rule) -> tuple[int, int, int]:
-    return rule.explanation_key
+class Outputs:
+    """A guide's response entries, made once and reused by every decision (a prepared guide keeps
+    one): what depends only on the guide and the language is looked up, what depends on the case
+    too is kept under a key of exactly the parts of the case it depends on.
 
+    A step entry depends on the reporter and (rarely) the signals a statute applies to; an actor on
+    its service and role; an explanation entry on the signals that matched; the pathway on the
+    level, the reporter, the subject's kind, the pathway conditions that hold and, at the case's own
+    level, its step. The case-keyed tables are bounded (``LIMIT`` entries each, emptied when full)."""
 
-class StepOutputs:
-    """A decision's step entries: each depends only on the guide, the reporter, the language and
-    (rarely) the signals a statute applies to, so it is made once and then reused by every
-    decision (a prepared guide keeps one)."""
+    LIMIT = 4096
 
     def __init__(self, guide: Guide) -> None:
+        self._guide = guide
         self._catalog, self._settings, self._pathway = guide.catalog, guide.settings, guide.pathway
-        self._made: dict[tuple[str, str, str, tuple[str, ...]], StepOut] = {}
+        self._steps: dict[tuple[str, str, str, tuple[str, ...]], StepOut] = {}
+        self._actors: dict[tuple[str, str, str], ActorOut] = {}
+        self._forbidden: dict[tuple[str, str], ForbiddenOut] = {}
+        self._explained: dict[tuple[str, str, tuple[str, ...]], ExplanationOut] = {}
+        self._pathways: dict[tuple[object, ...], PathwayOut] = {}
+        self.explanation_key = {r.id: r.explanation_key for r in guide.rules}
+        self.step_order = {code: info.order for code, info in self._catalog.steps.items()}
+        self.forbidden_order = {code: info.order for code, info in self._catalog.forbidden.items()}
+        self.service_order = {code: i for i, code in enumerate(self._catalog.services)}
 
-    def get(self, code: str, case: Case, lang: str) -> StepOut:
+    def step(self, code: str, case: Case, lang: str) -> StepOut:
         info = self._catalog.steps[code]
         by_signal = tuple(b for signals, bases in info.legal_basis_by_signal
-                          if any(s in case.signals for s in signals) for b in bases)
+                          if any(s in case.signals for s in signals) for b in bases) \
+            if info.legal_basis_by_signal else ()
         key = (code, case.reporter, lang, by_signal)
-        found = self._made.get(key)
+        found = self._steps.get(key)
         if found is None:
-            found = self._made[key] = self._make(info, case.reporter, lang, by_signal)
+            found = self._steps[key] = self._make_step(info, case.reporter, lang, by_signal)
         return found
 
-    def _make(self, info: StepInfo, reporter: str, lang: str, by_signal: tuple[str, ...]) -> StepOut:
+    def _make_step(self, info: StepInfo, reporter: str, lang: str, by_signal: tuple[str, ...]) -> StepOut:
         service = self._catalog.services.get(reporter)
         basis = list(info.legal_basis)
         for name in [reporter, *(["health"] if service and service.health else [])]:
@@ -136,40 +164,67 @@ class StepOutputs:
         return StepOut(info.code, info.kind, info.label.in_lang(lang), info.text.in_lang(lang), tuple(basis), due,
                        info.guidance, contact_out(contact, lang))
 
+    def actor(self, service: str, role: str, lang: str) -> ActorOut:
+        key = (service, role, lang)
+        found = self._actors.get(key)
+        if found is None:
+            title = self._settings.relay_holder_titles.get(service) if role == "relay_holder" else None
+            label = title or self._catalog.services[service].label
+            found = self._actors[key] = ActorOut(service, role, label.in_lang(lang))
+        return found
+
+    def forbidden(self, code: str, lang: str) -> ForbiddenOut:
+        found = self._forbidden.get((code, lang))
+        if found is None:
+            info = self._catalog.forbidden[code]
+            found = self._forbidden[code, lang] = ForbiddenOut(
+                code, info.label.in_lang(lang), info.text.in_lang(lang), info.legal_basis, info.guidance)
+        return found
+
+    def explanation(self, rule: Rule, case: Case, lang: str) -> ExplanationOut:
+        signals = matched_signals(rule, case) if rule.signal_tests else ()
+        key = (rule.id, lang, signals)
+        found = self._explained.get(key)
+        if found is None:
+            if len(self._explained) >= self.LIMIT:
+                self._explained.clear()
+            found = self._explained[key] = ExplanationOut(rule.id, rule.title.in_lang(lang),
+                                                          rule.because.in_lang(lang), signals)
+        return found
+
+    def pathway(self, case: Case, held: Set[int], level: int, paused: bool, lang: str) -> PathwayOut:
+        at_step = case.step if case.current_level == level else None
+        key = (level, paused, lang, case.reporter, case.subject_kind, held, at_step)
+        found = self._pathways.get(key)
+        if found is None:
+            if len(self._pathways) >= self.LIMIT:
+                self._pathways.clear()
+            found = self._pathways[key] = resolve_pathway(self._guide, case, held, level, paused, lang)
+        return found
+
 
 def resolve(guide: Guide, case: Case, fired: Sequence[Rule], levels: Levels, required_from: str | None,
-            lang: str, steps_made: StepOutputs | None = None, held: Set[int] = frozenset(),
+            lang: str, outputs: Outputs | None = None, held: Set[int] = frozenset(),
             paused: bool = False) -> Decision:
-    """The decision from the rules that ``fired``; ``steps_made`` reuses step entries made before;
-    ``held`` are the pathway conditions that hold for the case, ``paused`` whether rule 7's
-    condition holds (urgent, or parents suspected: the pathway waits)."""
-    catalog, settings = guide.catalog, guide.settings
-    steps = resolve_steps(fired, case, catalog)
-    forbidden = sorted({f for r in fired for f in r.then.forbidden}, key=lambda f: catalog.forbidden[f].order)
-    made = steps_made or StepOutputs(guide)
-
-    def actor_out(service: str, role: str) -> ActorOut:
-        title = settings.relay_holder_titles.get(service) if role == "relay_holder" else None
-        label = title or catalog.services[service].label
-        return ActorOut(service, role, label.in_lang(lang))
-
-    explained = sorted(fired, key=_explanation_key)
+    """The decision from the rules that ``fired``; ``outputs`` reuses the entries made before (the
+    guide's :class:`Outputs`); ``held`` are the pathway conditions that hold for the case,
+    ``paused`` whether rule 7's condition holds (urgent, or parents suspected: the pathway waits)."""
+    catalog = guide.catalog
+    made = outputs or Outputs(guide)
+    steps = resolve_steps(fired, case, catalog, made.step_order)
+    forbidden = sorted({f for r in fired for f in r.then.forbidden}, key=made.forbidden_order.__getitem__)
+    explanation_key = made.explanation_key
+    explained = sorted(fired, key=lambda r: explanation_key[r.id])
     answer = case.consent_answer(required_from)
+    actors = resolve_actors(fired, steps, case, catalog, made.service_order)
     return Decision(
         municipality=guide.id, version=guide.version, digest=guide.digest, status=guide.status, lang=lang,
         level=levels.decided, level_name=guide.level_name(levels.decided, lang),
-        urgent=bool(URGENT_STEPS & set(steps)),
-        actors=tuple(actor_out(s, r) for s, r in resolve_actors(fired, steps, case, catalog)),
-        steps=tuple(made.get(c, case, lang) for c in steps),
-        forbidden=tuple(
-            ForbiddenOut(f, catalog.forbidden[f].label.in_lang(lang), catalog.forbidden[f].text.in_lang(lang),
-                         catalog.forbidden[f].legal_basis, catalog.forbidden[f].guidance)
-            for f in forbidden
-        ),
+        urgent=not URGENT_STEPS.isdisjoint(steps),
+        actors=tuple(made.actor(s, r, lang) for s, r in actors),
+        steps=tuple(made.step(c, case, lang) for c in steps),
+        forbidden=tuple(made.forbidden(f, lang) for f in forbidden),
         consent=ConsentOut(required_from, answer == "given", levels.blocks_level),
-        explanation=tuple(
-            ExplanationOut(r.id, r.title.in_lang(lang), r.because.in_lang(lang), matched_signals(r, case))
-            for r in explained
-        ),
-        pathway=resolve_pathway(guide, case, held, levels.decided, paused, lang),
+        explanation=tuple(made.explanation(r, case, lang) for r in explained),
+        pathway=made.pathway(case, held, levels.decided, paused, lang),
     )

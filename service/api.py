@@ -175,12 +175,24 @@ def decide(prepared: PreparedGuide, case: Case, lang: str) -> dict[str, Any]:
         log.exception("engine error", extra={"fields": {"event": "engine_error", "municipality": guide.id,
                                                            "digest": guide.digest}})
         raise ApiError(ErrorCode.INTERNAL_ERROR) from None
-    metrics().decisions.labels(guide.id, str(body_out["level"])).inc()
-    log.info("decision", extra={"fields": {  # codes only: never the request's content
+    observe_decision(guide, body_out, started)
+    return body_out
+
+
+_decision_counters: dict[tuple[str, int], Any] = {}  # (guide, level) → its labelled counter, looked up once
+
+
+def observe_decision(guide: Guide, body_out: dict[str, Any], started: float) -> None:
+    """A decision given: counted, and logged with codes only (never the request's content)."""
+    key = (guide.id, body_out["level"])
+    counter = _decision_counters.get(key)
+    if counter is None:
+        counter = _decision_counters[key] = metrics().decisions.labels(guide.id, str(key[1]))
+    counter.inc()
+    log.info("decision", extra={"fields": {
         "event": "decision", "decision_id": body_out["decision_id"], "municipality": guide.id,
         "version": guide.version, "decided_level": body_out["level"], "urgent": body_out["urgent"],
         "ms": round((time.perf_counter() - started) * 1000, 3)}})
-    return body_out
 
 
 @api.post("/v1/municipalities/<municipality>/decisions")

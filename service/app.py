@@ -14,6 +14,7 @@ from schemas.errors import ErrorCode
 from schemas.privacy import excerpt
 from service.access import parse_hashes
 from service.http import MAX_BODY, ApiError, current_language, drain_body, negotiate_language, unknown_guide
+from service.jsonout import OrjsonProvider
 from service.observe import configure_logging
 from service.observe import install as install_metrics
 from service.paths import BUNDLED
@@ -38,8 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["BTI_API_KEY_HASHES"] = parse_hashes(app.config["BTI_API_KEYS"])
     app.config["BTI_ADMIN_KEY_HASHES"] = parse_hashes(app.config["BTI_ADMIN_KEY"])
     configure_logging()
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    configure_json(app)
 
     store = GuideStore(Path(app.config["BTI_MUNICIPALITIES"]))
     store.load()  # a guide that does not load is logged and listed by /readyz and /v1/status
@@ -76,6 +76,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         return response
 
     return app
+
+
+def configure_json(app: Flask) -> None:
+    """Responses as docs/api.md shows them: keys in the order the views build them, UTF-8 text,
+    encoded by orjson (service.jsonout)."""
+    app.json = OrjsonProvider(app)
 
 
 def store_of(app: Flask) -> GuideStore:

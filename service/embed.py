@@ -5,9 +5,10 @@
     decision = decider.decide("national", body, lang="nb")
 
 ``decide`` returns the same JSON object as ``POST /v1/municipalities/{id}/decisions`` (a fresh
-``decision_id`` each call) and goes through the same code as that endpoint: validation, the
-engine, the response. A request the endpoint would refuse raises :class:`DecisionRefused`, which
-carries the error envelope and the HTTP status the endpoint would answer with.
+``decision_id`` each call), ``decide_json`` it encoded as the endpoint sends it, and both go
+through the same code as that endpoint: validation, the engine, the response. A request the
+endpoint would refuse raises :class:`DecisionRefused`, which carries the error envelope and the
+HTTP status the endpoint would answer with.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from rules.messages import closest
 from schemas.i18n import Msg
 from service.api import decide_body
 from service.http import ApiError, unknown_guide
+from service.jsonout import encode
 from service.paths import BUNDLED
 
 
@@ -59,3 +61,8 @@ class Decider:
             return decide_body(prepared, body, message_lang, problems)
         except ApiError as exc:
             raise DecisionRefused(exc.status, exc.body(message_lang)) from None
+
+    def decide_json(self, municipality: str, body: Any, lang: str = DEFAULT_LANGUAGE) -> bytes:
+        """:meth:`decide`, encoded as the endpoint encodes it: the response body's UTF-8 JSON
+        (without the endpoint's final newline)."""
+        return encode(self.decide(municipality, body, lang))

@@ -90,11 +90,19 @@ def install(app: Flask) -> None:
     def _start() -> None:
         g.started = time.perf_counter()
 
+    # the labelled series by (endpoint, method, status), looked up once (labels() takes a lock and
+    # checks its arguments on every call); the endpoints are the app's routes, so the table is small
+    series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
     @app.after_request
     def _count(response: Response) -> Response:
-        endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        m.requests.labels(endpoint, request.method, str(response.status_code)).inc()
-        m.latency.labels(endpoint).observe(time.perf_counter() - getattr(g, "started", time.perf_counter()))
+        rule = request.url_rule
+        key = (rule.rule if rule is not None else "unmatched", request.method, response.status_code)
+        found = series.get(key)
+        if found is None:
+            found = series[key] = (m.requests.labels(key[0], key[1], str(key[2])), m.latency.labels(key[0]))
+        found[0].inc()
+        found[1].observe(time.perf_counter() - getattr(g, "started", time.perf_counter()))
         return response
 
 

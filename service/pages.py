@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
-from i18n import N_, language_names, text, texts
+from i18n import N_, language_names, plural_forms, text, texts
 from rules.loader import NATIONAL
 from rules.model import CONSENT_ANSWERS, GUIDE_STATUSES, STRENGTHS, Guide
 from service.app import store_of
@@ -46,6 +46,7 @@ FIELD_LABELS = {
     "consent.parents": N_("consent_parents"), "consent.subject": N_("consent_subject"),
     "status.current_level": N_("current_level"), "status.measures_effective": N_("measures"),
     "status.services_involved": N_("services_involved"), "status.complex_long_term_needs": N_("complex_long_term"),
+    "status.step": N_("step_reached"),
 }
 
 _page_cache: dict[tuple[str, str, str], GuidePage] = {}
@@ -208,6 +209,7 @@ def playground(municipality: str) -> str | tuple[str, int]:
         "token": issue_token(current_app, guide.id),
         "playgroundOff": not playground_enabled(current_app),
         "texts": texts(lang),
+        "dueWithin": plural_forms("due_within", "due_within_plural", lang),
         "roles": {code: label.in_lang(lang) for code, label in catalog.roles.items()},
         "consentParties": {code: label.in_lang(lang) for code, label in catalog.consent_parties.items()},
         "signals": {code: s.label.in_lang(lang) for code, s in catalog.signals.items()},
@@ -215,6 +217,10 @@ def playground(municipality: str) -> str | tuple[str, int]:
         "forbiddenLabels": {code: f.label.in_lang(lang) for code, f in catalog.forbidden.items()},
         "strengths": {s["code"]: s["label"] for s in strengths},
         "fieldLabels": {path: text(key, lang) for path, key in FIELD_LABELS.items()},
+        # each level's steps in the guide's titles, with the reporters each can apply to, for the
+        # "step the case is at" choice (status.step)
+        "pathway": {str(lv.level): [{"id": st.id, "title": st.title, "reporters": sorted(st.reporters)}
+                                    for st in lv.steps] for lv in _pathway_page(guide, lang).levels},
         "ages": {"child": [settings.child_age_min, settings.child_age_max],
                  "pregnant": [settings.pregnant_age_min, settings.pregnant_age_max]},
     }

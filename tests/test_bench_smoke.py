@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from load import bench_engine
+from load import bench_engine, stages
 
 FIELDS = ("engine_median_us", "engine_p99_us", "reference_median_us", "engine_ratio", "engine_only_median_us",
           "engine_only_ratio", "bench_decisions")
@@ -30,3 +30,14 @@ def test_bench_writes_positive_figures(tmp_path: Path, capsys: pytest.CaptureFix
     machine = data["machine"]["bench"]
     assert machine["cpu_model"] and machine["python"] and machine["date"]
     assert "full path" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_stage_table_has_every_stage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "bench.json"
+    assert stages.main(["--seconds", "0.5", "--out", str(out)]) == 0
+    table = json.loads(out.read_text())["stages"]["stage_medians_us"]
+    assert set(table) == {stage for stage, _ in stages.STAGES}
+    for stage in ("validate", "evaluate", "engine_c", "encode", "resolve", "present", "response", "full"):
+        assert table[stage] > 0, stage  # each wrapped function was reached
+    assert "| stage | median µs |" in capsys.readouterr().out

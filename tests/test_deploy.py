@@ -193,7 +193,7 @@ def test_the_configmap_gives_back_the_rule_folder_and_an_update_reloads(tmp_path
     after = store.get("tromso")
     assert after is not None and after.version == "2026.2"
     assert after.digest == load_registry(source).guides["tromso"].digest != before.digest
-    assert store.get("froland").digest == load_registry(source).guides["froland"].digest  # type: ignore[union-attr]
+    assert store.get("loten").digest == load_registry(source).guides["loten"].digest  # type: ignore[union-attr]
 
 
 def test_a_file_name_a_configmap_cannot_hold_is_refused_with_the_reason(tmp_path: Path) -> None:

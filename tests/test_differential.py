@@ -215,7 +215,7 @@ def probe_guide(registry: Registry, tmp_path_factory: pytest.TempPathFactory) ->
     (folder / "rules").mkdir(parents=True)
     (folder / "guide.yaml").write_text(yaml.safe_dump({
         "id": "probe", "name": {"nb": "Probe"}, "version": "1", "extends": "national",
-        "settings": {"youth_consent_age": 15, "services_for_level_3": 3, "relay_log_from_level": 1}}))
+        "settings": {"youth_consent_age": 15, "services_for_level_3": 2, "relay_log_from_level": 1}}))
     actor = {"actors": [{"service": "leader", "role": "consult"}]}
     (folder / "rules" / "probes.yaml").write_text(probe_rules("probes", [(when, actor) for when in PROBES]))
     (folder / "rules" / "probe_levels.yaml").write_text(

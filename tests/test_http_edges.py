@@ -246,7 +246,7 @@ def test_an_error_message_quotes_at_most_64_characters_of_a_path_or_header(
 # --- suggestions ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("given", "suggested"), [
-    ("tromsø", "tromso"), ("Tromsø", "tromso"), ("løten", "loten"), ("Øygarden", "oygarden"), ("froladn", "froland"),
+    ("tromsø", "tromso"), ("Tromsø", "tromso"), ("løten", "loten"), ("Øygarden", "oygarden"), ("overhala", "overhalla"),
     ("nasjonal", "national"),
 ])
 @pytest.mark.parametrize("method", ["GET", "POST"])
@@ -302,19 +302,19 @@ def test_batch_with_an_unknown_key_lists_cases(client: FlaskClient) -> None:
 @pytest.fixture(scope="module")
 def broken_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     root = tmp_path_factory.mktemp("guides")
-    for guide in ("national", "froland"):
+    for guide in ("national", "overhalla"):
         shutil.copytree(MUNICIPALITIES / guide, root / guide)
-    rules = root / "froland" / "rules" / "levels.yaml"
-    rules.write_text(rules.read_text(encoding="utf-8") + "\n  - this is: [not a rule\n", encoding="utf-8")
+    pathway = root / "overhalla" / "pathway.yaml"
+    pathway.write_text(pathway.read_text(encoding="utf-8") + "\n  - this is: [not a step\n", encoding="utf-8")
     app = create_app({"TESTING": True, "BTI_MUNICIPALITIES": str(root)})
-    assert "froland" in app.extensions["bti_store"].registry.errors
+    assert "overhalla" in app.extensions["bti_store"].registry.errors
     return app
 
 
 @pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/v1/municipalities/froland"),
-    ("POST", "/v1/municipalities/froland/decisions"),
-    ("POST", "/v1/municipalities/froland/decisions/batch"),
+    ("GET", "/v1/municipalities/overhalla"),
+    ("POST", "/v1/municipalities/overhalla/decisions"),
+    ("POST", "/v1/municipalities/overhalla/decisions/batch"),
 ])
 @pytest.mark.parametrize("lang", ["nb", "nn", "en"])
 def test_a_guide_that_failed_to_load_answers_503_guide_unavailable_not_404(
@@ -326,11 +326,11 @@ def test_a_guide_that_failed_to_load_answers_503_guide_unavailable_not_404(
     assert resp.status_code == 503
     error = resp.get_json()["error"]
     assert error["code"] == "guide_unavailable"
-    assert "froland" in error["message"]
+    assert "overhalla" in error["message"]
 
 
 def test_a_wrong_method_on_a_guide_that_failed_to_load_is_405(broken_app: Flask) -> None:
-    resp = broken_app.test_client().get("/v1/municipalities/froland/decisions")
+    resp = broken_app.test_client().get("/v1/municipalities/overhalla/decisions")
     assert resp.status_code == 405
 
 

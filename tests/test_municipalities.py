@@ -8,7 +8,7 @@ from rules.case import Case
 from rules.evaluate import evaluate
 from rules.loader import Registry
 
-MUNICIPALITIES = ("froland", "kvinnherad", "larvik", "loten", "national", "overhalla", "oygarden", "risor", "tromso",
+MUNICIPALITIES = ("kvinnherad", "larvik", "loten", "national", "overhalla", "oygarden", "risor", "tromso",
                   "vestre_toten")
 
 
@@ -58,16 +58,19 @@ def test_local_settings_appear_as_deadlines_and_age_limits(client: FlaskClient, 
     assert client.post("/v1/municipalities/national/decisions", json=body).status_code == 200
 
 
-def test_froland_counts_services_and_names_level_3(registry: Registry) -> None:
-    def level(n: int) -> tuple[int, str]:
-        services = ("ppt", "school_health", "bup")[:n]
-        d = evaluate(registry.prepared["froland"], Case("child", 9, "school", {"school_absence": 2},
-                                                       consent_parents="given", services_involved=services))
+def test_overhalla_names_its_levels_0_a_and_b(registry: Registry) -> None:
+    # Overhalla's level-0 page leads on to "Nivå A" (the service's own measures) or "Nivå B" (outside
+    # help); it names no level after B, so level 3 keeps the national name.
+    def level(services: tuple[str, ...], current: int | None) -> tuple[int, str]:
+        d = evaluate(registry.prepared["overhalla"], Case(
+            "child", 9, "school", {"school_absence": 2}, consent_parents="given", services_involved=services,
+            current_level=current, measures_effective="no" if current is not None else None))
         return d.level, d.level_name
 
-    assert level(1)[0] == 1
-    assert level(2)[0] == 2  # national: already 3
-    assert level(3) == (3, "Nivå 3 – Samskape")
+    national = registry.guides["national"]
+    assert level((), None) == (1, "Nivå A")
+    assert level(("ppt",), 1) == (2, "Nivå B")
+    assert level(("ppt", "bup"), None) == (3, national.level_name(3, "nb"))
 
 
 def test_bypass_rules_give_the_same_steps_in_every_municipality(registry: Registry) -> None:
@@ -107,7 +110,28 @@ def test_real_guides_publish_their_own_level_0_deadlines(registry: Registry) -> 
     assert due("vestre_toten", "bullying")["0.1"] == 7
     assert due("overhalla", "withdrawn")["0.3"] == 28
     assert due("overhalla", "bullying")["0.3"] == 7
+    # Tromsø (its guide page, level 0 trinn 4): decide at the latest 14 days after the concern arose.
+    assert due("tromso", "withdrawn") == {"0.1": None, "0.2": None, "0.3": None, "0.4": 14}
     assert set(due("national", "bullying").values()) == {None}  # the national guidance sets no deadline
+
+
+def test_tromso_places_its_resource_team_at_level_1_and_keeps_the_national_family_team(
+        registry: Registry) -> None:
+    # Tromsø's guide page: cooperation in "Ressursteam skole/barnehage" counts as level 1; no page names
+    # a family team of Tromsø's, so the national label stays (an earlier example label was removed).
+    def teams(case: Case) -> tuple[int, list[str]]:
+        decision = evaluate(registry.prepared["tromso"], case)
+        assert decision.pathway is not None
+        return decision.level, [t.label for t in decision.pathway.teams]
+
+    assert teams(Case("child", 4, "kindergarten", {"developmental_delay": 2})) == (1, ["Ressursteam skole/barnehage"])
+    assert teams(Case("child", 4, "kindergarten", {"developmental_delay": 1})) == (0, [])
+    at_two = Case("child", 10, "school", {"high_conflict": 2}, consent_parents="given", current_level=1,
+                  measures_effective="no")
+    assert teams(at_two) == (2, [])
+    actors = {(a.service, a.role): a.label for a in evaluate(registry.prepared["tromso"], at_two).actors}
+    national = {(a.service, a.role): a.label for a in evaluate(registry.prepared["national"], at_two).actors}
+    assert actors[("family_team", "involve")] == national[("family_team", "involve")]
 
 
 def test_overhalla_names_its_levels_a_and_b(registry: Registry) -> None:

@@ -330,7 +330,7 @@ def test_the_parts_behind_the_steps_are_folded_and_one_click_away(page: Page, se
 
 
 def test_language_switch_on_the_guide_page(page: Page, server: str, registry: Registry) -> None:
-    guide = registry.guides["froland" if "froland" in registry.guides else "national"]
+    guide = registry.guides["overhalla" if "overhalla" in registry.guides else "national"]
     page.goto(f"{server}/municipalities/{guide.id}?lang=nb")
     for lang, name in (("en", "English"), ("nn", "Nynorsk"), ("nb", "Bokmål")):
         page.locator("nav.langs").get_by_role("link", name=name).click()
@@ -354,11 +354,8 @@ def _signals(request: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _expressible(request: Any) -> bool:
-    """Cases the form can state as written: valid, each signal once, no pathway step (the form
-    has no field for status.step)."""
+    """Cases the form can state as written: valid, each signal once."""
     if not isinstance(request, dict) or not isinstance(request.get("signals"), list):
-        return False
-    if (request.get("status") or {}).get("step") is not None:
         return False
     codes = [code for code, _ in _signals(request)]
     return len(codes) == len(set(codes))
@@ -401,6 +398,7 @@ def fill_case(page: Page, request: dict[str, Any]) -> None:
     status = request.get("status") or {}
     if status.get("current_level") is not None:
         page.select_option("#current-level", str(status["current_level"]))
+        page.select_option("#step", status.get("step") or "")
         page.select_option("#measures", status.get("measures_effective") or "")
     for code in status.get("services_involved") or ():
         page.check(f'input[name=involved][value="{code}"]')
@@ -434,6 +432,9 @@ def shown_decision(page: Page) -> dict[str, Any]:
         "actors": page.eval_on_selector_all("#result-actors > li",
                                             "els => els.map(e => e.dataset.service + ':' + e.dataset.role)"),
         "explanation": page.eval_on_selector_all("#result-explanation > li", "els => els.map(e => e.dataset.rule)"),
+        "pathway": {"paused": page.locator("#result-pathway").get_attribute("data-paused") == "true",
+                    "steps": page.eval_on_selector_all("#result-pathway > li",
+                                                       "els => els.map(e => [e.dataset.step, e.dataset.status])")},
         "consent": {"required_from": consent.get_attribute("data-required-from") or None,
                     "satisfied": consent.get_attribute("data-satisfied") == "true",
                     "blocks_level": int(blocks) if blocks else None},
@@ -453,6 +454,8 @@ def assert_same_decision(shown: dict[str, Any], api: dict[str, Any]) -> None:
     assert shown["actors"] == [f"{a['service']}:{a['role']}" for a in api["actors"]]
     assert shown["explanation"] == [e["rule"] for e in api["explanation"]]
     assert shown["consent"] == api["consent"]
+    assert shown["pathway"] == {"paused": api["pathway"]["paused"],
+                                "steps": [[s["id"], s["status"]] for s in api["pathway"]["steps"]]}
 
 
 @pytest.mark.parametrize("scenario", _playground_cases())
@@ -475,6 +478,65 @@ def test_playground_gives_the_decision_of_the_api(page: Page, server: str, regis
     for key in ("level", "steps", "actors", "forbidden"):  # and what the scenario file expects
         if key in scenario.expect:
             assert shown[key] == scenario.expect[key], key
+
+
+def test_playground_shows_the_step_the_case_is_at_and_the_pause(page: Page, server: str, registry: Registry) -> None:
+    """The guide's steps of the answer's level, with the step the case is at and the next one
+    marked (docs/api.md, the pathway); paused, without steps, when the parents are suspected."""
+    guide = registry.guides["national"]
+    level_1 = guide.pathway.levels[1].steps
+    evaluation = level_1[3]  # meeting, plan, carry out, evaluate, decide: the shared BTI template
+    page.goto(f"{server}/municipalities/national/try?lang=nb")
+    assert page.locator("#step").is_disabled()  # a step belongs to a current level
+    case = {"subject": {"kind": "child", "age": 9}, "reporter": {"service": "school"},
+            "signals": [{"code": "school_absence", "strength": "concern"}]}
+    fill_case(page, case)
+    page.select_option("#current-level", "1")
+    # the choice lists the level's steps in the guide's titles, in order
+    options = page.eval_on_selector_all("#step option", "els => els.map(e => [e.value, e.textContent])")
+    assert options[1:] == [[s.id, f"{n}. {s.title.in_lang('nb')}"] for n, s in enumerate(level_1, 1)]
+    page.select_option("#step", evaluation.id)
+    assert wait_for_answer(page) == "ok"
+    sent = json.loads(page.locator("#request-json").text_content() or "")
+    assert sent["status"] == {"current_level": 1, "step": evaluation.id}
+    pathway = page.locator("#result-pathway")
+    assert pathway.get_attribute("data-paused") == "false" and pathway.get_attribute("data-level") == "1"
+    statuses = page.eval_on_selector_all("#result-pathway > li",
+                                         "els => els.map(e => [e.dataset.step, e.dataset.status])")
+    assert statuses == [[s.id, "done"] for s in level_1[:3]] + [[evaluation.id, "current"], [level_1[4].id, "next"]]
+    current = pathway.locator("li[aria-current=step]")
+    assert current.count() == 1 and current.get_attribute("data-step") == evaluation.id
+    assert evaluation.title.in_lang("nb") in current.inner_text() and "Saken er her" in current.inner_text()
+    assert "Neste" in pathway.locator('li[data-status="next"]').inner_text()
+    # the scenario entry to copy states the pathway too
+    expected = ('pathway: {level: 1, paused: false, steps: ["1.1", "1.2", "1.3", "1.4", "1.5"], '
+                'current: "1.4", next: "1.5"}')
+    assert expected in (page.locator("#scenario-yaml").text_content() or "")
+    shoot(page, "playground-pathway", phone_full=False)
+    # a caregiver's violence: the ladder waits (rule 7), no step is shown, the step stays chosen
+    page.select_option("#sig-violence_by_caregiver", "concern")
+    assert wait_for_answer(page) == "ok"
+    assert page.locator("#result-pathway").get_attribute("data-paused") == "true"
+    assert page.locator("#result-pathway > li").count() == 0
+    assert page.locator("#result-pathway").inner_text().startswith("Stegene i veilederen venter")
+    status, api = api_decision(server, "national", json.loads(page.locator("#request-json").text_content() or ""))
+    assert status == 200 and api["pathway"]["paused"] is True and api["pathway"]["steps"] == []
+    # another level lists its own steps, and forgets a step of the level before
+    page.select_option("#current-level", "2")
+    assert page.locator("#step").input_value() == ""
+    assert page.eval_on_selector_all("#step option", "els => els.slice(1).map(e => e.value)") == [
+        s.id for s in guide.pathway.levels[2].steps]
+
+
+def test_playground_lists_the_steps_of_the_chosen_reporter(page: Page, variant_server: str) -> None:
+    """Where a guide's steps differ by reporter, the step choice offers the reporter's own."""
+    page.goto(f"{variant_server}/municipalities/testkommune/try?lang=nb")
+    page.select_option("#reporter", "school")
+    page.select_option("#current-level", "1")
+    school = page.eval_on_selector_all("#step option", "els => els.slice(1).map(e => e.value)")
+    page.select_option("#reporter", "kindergarten")  # the choice follows the reporter
+    kindergarten = page.eval_on_selector_all("#step option", "els => els.slice(1).map(e => e.value)")
+    assert school == ["1.1", "1.2", "1.3", "1.4"] and kindergarten == ["1.1b", "1.2", "1.3", "1.4"]
 
 
 def test_playground_follows_keyboard_input_and_copies_a_scenario(browser: Browser, server: str,
@@ -557,7 +619,8 @@ def test_language_switch_keeps_the_case_in_the_playground(page: Page, server: st
 def test_axe_finds_no_serious_violations(page: Page, server: str, name: str) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
-    path = {"index": "/", "guide": "/municipalities/froland" if "froland" in GUIDE_IDS else "/municipalities/national",
+    path = {"index": "/",
+            "guide": "/municipalities/overhalla" if "overhalla" in GUIDE_IDS else "/municipalities/national",
             "tools": "/municipalities/loten/tools" if "loten" in GUIDE_IDS else "/municipalities/national/tools",
             "playground": "/municipalities/national/try", "not-found": "/municipalities/nowhere"}[name]
     page.goto(f"{server}{path}?lang=nb")

@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from rules.loader import Registry
 from service.access import key_hash
 from service.app import create_app
 from service.playground import TOKEN_HEADER, TOKEN_SECONDS, issue_token
@@ -74,7 +75,7 @@ def test_the_playground_route_answers_only_its_own_page(keyed: FlaskClient, how:
     if how == "no token":
         headers = {}
     elif how == "another guide's token":
-        headers = {TOKEN_HEADER: issue_token(app, "froland")}
+        headers = {TOKEN_HEADER: issue_token(app, "loten")}
     elif how == "a forged token":
         headers = {TOKEN_HEADER: data["token"][:-4] + "0000"}
     elif how == "an old token":
@@ -123,3 +124,18 @@ def test_the_script_never_shows_an_access_problem_as_a_problem_of_the_case() -> 
     script = (Path(__file__).resolve().parent.parent / "service" / "static" / "playground.js").read_text()
     assert 'answer.status === 422' in script
     assert "T.access_refused" in script and "T.service_problem" in script
+
+
+@pytest.mark.parametrize("lang", ["nb", "nn", "en"])
+def test_the_page_lists_each_levels_steps_for_the_step_choice(client: FlaskClient, registry: Registry,
+                                                              lang: str) -> None:
+    """The choice of status.step offers the guide's steps of each level, in the guide's titles and
+    order, each with the reporters it can apply to; the script counts days in the language's forms."""
+    data = page_data(client, "loten" if "loten" in registry.guides else "national", lang)
+    guide = registry.guides[data["municipality"]]
+    for level, path in guide.pathway.levels.items():
+        listed = data["pathway"][str(level)]
+        assert [(s["id"], s["title"]) for s in listed] == [(s.id, s.title.in_lang(lang)) for s in path.steps]
+        assert all("school" in s["reporters"] for s in listed)
+    one, more = data["dueWithin"]
+    assert "{n}" in one and "{n}" in more and one != more

@@ -78,16 +78,29 @@ def test_services_for_level_3_cannot_be_loosened_to_4(tmp_path: Path, capsys: py
         capsys.readouterr().out
 
 
-def test_services_for_level_3_may_be_stricter_or_the_documented_split(tmp_path: Path) -> None:
-    for value, level in ((2, 3), (3, 1)):  # 3: two services no longer call for level 3 (as in Froland)
-        root = _root(tmp_path / str(value), f"services_for_level_3: {value}")
-        national, guide = (prepare(g) for g in _load(root))
-        try:
-            assert evaluate(national, TWO_SERVICES).level == 3
-            assert evaluate(guide, TWO_SERVICES).level == level
-        finally:
-            national.close()
-            guide.close()
+def test_services_for_level_3_cannot_be_loosened_to_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression: 3 was let through as a "documented split" (two services at level 2, three at level
+    3) that no published guide was found to make; it turned a national level 3 into a level 1."""
+    root = _root(tmp_path, "services_for_level_3: 3")
+    with pytest.raises(RuleFileError) as info:
+        _load(root)
+    (problem,) = info.value.problems
+    assert problem.path == "settings.services_for_level_3" and problem.line == 6
+    assert "3 is looser than the national value 2" in problem.message and "choose 2 or lower" in problem.message
+    assert bti(["check", str(root / "testby")]) == 1
+    assert "testby/guide.yaml:6: settings.services_for_level_3: 3 is looser than the national value 2" in \
+        capsys.readouterr().out
+
+
+def test_services_for_level_3_may_keep_the_national_value(tmp_path: Path) -> None:
+    root = _root(tmp_path, "services_for_level_3: 2")
+    national, guide = (prepare(g) for g in _load(root))
+    try:
+        assert evaluate(national, TWO_SERVICES).level == 3
+        assert evaluate(guide, TWO_SERVICES).level == 3
+    finally:
+        national.close()
+        guide.close()
 
 
 @pytest.mark.parametrize(("name", "national", "guide", "refused"), [
@@ -101,6 +114,7 @@ def test_services_for_level_3_may_be_stricter_or_the_documented_split(tmp_path: 
     ("relay_log_from_level", 1, 2, True),
     ("relay_log_from_level", 2, 1, False),
     ("services_for_level_3", 2, 5, True),
+    ("services_for_level_3", 2, 3, True),
 ])
 def test_a_setting_moved_the_looser_way_is_refused_naming_the_national_value(
         name: str, national: int | None, guide: int | None, refused: bool) -> None:

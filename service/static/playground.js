@@ -10,6 +10,8 @@
   var age = document.getElementById("age");
   var measures = document.getElementById("measures");
   var currentLevel = document.getElementById("current-level");
+  var stepSelect = document.getElementById("step");
+  var stepsFor = null; // the level and reporter the step choice lists the steps of
   var result = document.getElementById("result");
   var resultStatus = document.getElementById("result-status");
   var requestOut = document.getElementById("request-json");
@@ -23,6 +25,11 @@
     return template.replace(/\{(\w+)\}/g, function (m, key) {
       return Object.prototype.hasOwnProperty.call(params, key) ? String(params[key]) : m;
     });
+  }
+
+  // "within 1 day", "within 14 days": the number's form from the page's catalogue
+  function dueWithin(n) {
+    return fill(data.dueWithin[n === 1 ? 0 : 1], {n: n});
   }
 
   function el(tag, attrs, children) {
@@ -67,6 +74,7 @@
     var status = {};
     if (currentLevel.value !== "") {
       status.current_level = Number(currentLevel.value);
+      if (stepSelect.value) { status.step = stepSelect.value; }
       if (measures.value) { status.measures_effective = measures.value; }
     }
     var involved = Array.prototype.map.call(form.querySelectorAll("input[name=involved]:checked"),
@@ -96,12 +104,31 @@
     document.getElementById("consent-subject").value = consent.subject || "not_asked";
     var status = request.status || {};
     currentLevel.value = status.current_level === undefined || status.current_level === null ? "" : String(status.current_level);
+    syncSteps();
+    stepSelect.value = status.step || "";
     measures.value = status.measures_effective || "";
     (status.services_involved || []).forEach(function (code) {
       var box = form.querySelector("input[name=involved][value='" + code + "']");
       if (box) { box.checked = true; }
     });
     document.getElementById("complex").checked = !!status.complex_long_term_needs;
+  }
+
+  // the step choice lists the guide's steps of the current level that can apply to the reporter
+  function syncSteps() {
+    var level = currentLevel.value;
+    var reporter = document.getElementById("reporter").value;
+    var key = level + "|" + reporter;
+    stepSelect.disabled = level === "";
+    if (key === stepsFor) { return; }
+    stepsFor = key;
+    var chosen = stepSelect.value;
+    var steps = (data.pathway[level] || []).filter(function (s) { return s.reporters.indexOf(reporter) >= 0; });
+    var options = [el("option", {value: "", text: T.opt_no_step})].concat(steps.map(function (s, i) {
+      return el("option", {value: s.id, text: (i + 1) + ". " + s.title});
+    }));
+    stepSelect.replaceChildren.apply(stepSelect, options);
+    stepSelect.value = steps.some(function (s) { return s.id === chosen; }) ? chosen : "";
   }
 
   function syncControls() {
@@ -115,6 +142,7 @@
     form.querySelectorAll(".signal-group").forEach(function (group) {
       group.hidden = !group.querySelector(".signal:not([hidden])");
     });
+    syncSteps();
     measures.disabled = currentLevel.value === "";
     document.getElementById("measures-hint").hidden = !measures.disabled;
   }
@@ -151,6 +179,13 @@
       lines.push("      forbidden: " + yamlFlow(d.forbidden.map(function (f) { return f.code; })));
       lines.push("      actors: " + yamlFlow(d.actors.map(function (a) { return a.service + ":" + a.role; })));
       lines.push("      consent: " + yamlFlow(d.consent));
+      var p = d.pathway;
+      var at = function (status) {
+        var found = p.steps.filter(function (s) { return s.status === status; })[0];
+        return found ? found.id : null;
+      };
+      lines.push("      pathway: " + yamlFlow({level: p.level, paused: p.paused,
+        steps: p.steps.map(function (s) { return s.id; }), current: at("current"), next: at("next")}));
     } else if (answer && answer.error) {
       var fields = (answer.error.details || []).map(function (x) { return x.field; });
       lines.push("      error: " + yamlFlow({status: answer.status, fields: fields}));
@@ -174,6 +209,39 @@
       : null;
   }
 
+  // the guide's own steps at the decided level, the one the case is at and the next marked
+  var STEP_STATUS = {done: T.step_status_done, current: T.step_status_current, next: T.step_status_next,
+                     todo: T.step_status_todo};
+  function renderPathway(p) {
+    var heading = el("h3", {id: "result-pathway-h", text: fill(T.pathway_answer, {level: p.title})});
+    if (p.paused) {
+      return [heading, el("p", {id: "result-pathway", "class": "pathway-paused", "data-paused": "true",
+                                 "data-level": String(p.level), text: T.pathway_paused})];
+    }
+    var list = el("ol", {id: "result-pathway", "class": "result-pathway", "data-paused": "false",
+                         "data-level": String(p.level), "aria-labelledby": "result-pathway-h"}, p.steps.map(function (s) {
+      var attrs = {"data-step": s.id, "data-status": s.status, "class": "step-" + s.status};
+      if (s.status === "current") { attrs["aria-current"] = "step"; }
+      var due = s.due_days === null ? null : el("span", {"class": "due", text: T.col_deadline.toLowerCase() + ": " +
+        (s.due_days === 0 ? T.due_today : dueWithin(s.due_days)) +
+        (s.due_from ? " " + T["due_from_" + s.due_from] : "")});
+      var who = s.who.length ? el("p", {"class": "who"}, [el("span", {"class": "k", text: T.step_who + ": "}),
+        s.who.map(function (a) { return a.label; }).join(", ")]) : null;
+      var tools = s.tools.length ? el("p", {"class": "tools"}, [el("span", {"class": "k", text: T.step_tools + ": "})]
+        .concat(s.tools.reduce(function (out, tool, i) {
+          if (i) { out.push(", "); }
+          out.push(tool.url ? el("a", {href: tool.url, rel: "external noopener", text: tool.title}) : tool.title);
+          return out;
+        }, []))) : null;
+      return el("li", attrs, [el("span", {"class": "step-status", text: STEP_STATUS[s.status]}), " ",
+        el("strong", {text: s.title}), due ? " " : null, due, el("p", {text: s.text}), who, tools]);
+    }));
+    var teams = p.teams.length ? el("p", {id: "result-teams", "class": "teams"}, [
+      el("span", {"class": "k", text: T.pathway_teams + ": "}),
+      p.teams.map(function (team) { return team.label; }).join(", ")]) : null;
+    return [heading, list, teams];
+  }
+
   function renderDecision(d) {
     var level = el("p", {"class": "level-badge level-" + d.level, id: "result-level"}, [
       el("span", {"class": "k", text: T.level + ": "}), d.level_name
@@ -182,7 +250,7 @@
     var steps = el("ol", {id: "result-steps", "class": "result-steps"}, d.steps.map(function (s) {
       var due = s.due_days === null ? null
         : el("span", {"class": "due", text: T.col_deadline.toLowerCase() + ": " +
-              (s.due_days === 0 ? T.due_today : fill(T.due_within, {n: s.due_days}))});
+              (s.due_days === 0 ? T.due_today : dueWithin(s.due_days))});
       return el("li", {"data-code": s.code, "data-kind": s.kind}, [
         el("strong", {text: s.label || data.stepLabels[s.code] || s.code}), due ? " " : null, due,
         el("p", {text: s.text}), lawLine(s.legal_basis), guidanceLine(s.guidance)
@@ -217,12 +285,12 @@
         : null;
       return el("li", {"data-rule": e.rule}, [el("strong", {text: e.title}), el("p", {text: e.because}), signals]);
     }));
-    return [level,
+    return [level].concat(renderPathway(d.pathway), [
       el("h3", {text: T.steps_in_order}), steps,
       el("h3", {text: T.forbidden}), forbidden,
       el("h3", {text: T.actors}), actors,
       el("h3", {text: T.consent}), consent,
-      el("h3", {text: T.explanation}), why];
+      el("h3", {text: T.explanation}), why]).filter(Boolean);
   }
 
   // what a field of the request is called on the form (the API's field path stays in data-field)
@@ -320,6 +388,7 @@
   }
 
   function schedule() {
+    syncControls(); // at once: the step choice follows the level and the reporter as they change
     clearTimeout(timer);
     seq += 1; // an answer still on its way is for a case that has changed since
     result.dataset.state = "loading";
