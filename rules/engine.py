@@ -130,6 +130,14 @@ def _acquire(text: str) -> SharedRuleset:
         return shared
 
 
+def lost_states() -> int:
+    """States left in the engine now, over every ruleset this process holds: each is a state on
+    which no action started, which cannot be deleted (see ``SharedRuleset.give_back``); they go
+    when their ruleset is freed."""
+    with _shared_lock:
+        return sum(s.lost_states for s in _shared.values())
+
+
 def _release(shared: SharedRuleset) -> None:
     with _shared_lock:
         shared.refs -= 1

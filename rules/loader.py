@@ -75,6 +75,8 @@ def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = 
         inherited: list[Rule] = []
         settings = Settings()
         files: list[tuple[str, bytes]] = [(CATALOG_FILE, (folder / CATALOG_FILE).read_bytes())]
+        if laws is not None:  # the registry the decisions cite: a change to it is a new version
+            files.append((LAWS_FILE, (folder / LAWS_FILE).read_bytes()))
         level_names = dict(catalog.levels)
     else:
         head = validate_document(GuideFileSchema(), guide_doc, {"catalog": baseline.catalog})

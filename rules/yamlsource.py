@@ -260,8 +260,18 @@ def parse_yaml(text: str, file: str) -> Document:
     return doc
 
 
+_PLAIN_TAGS: dict[type[yaml.Node], str] = {yaml.MappingNode: "tag:yaml.org,2002:map",
+                                           yaml.SequenceNode: "tag:yaml.org,2002:seq"}
+
+
 def _build(node: yaml.Node, path: Path_, doc: Document, ctor: yaml.SafeLoader, problems: list[Problem]) -> Any:
     doc.lines.setdefault(path, node.start_mark.line + 1)
+    plain = _PLAIN_TAGS.get(type(node))
+    if plain is not None and node.tag != plain:
+        # a mapping or list is read as plain data whatever its tag says: say so rather than drop it
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        problems.append(Problem(doc.file, node.start_mark.line + 1, format_path(path),
+                                f"the tag {tag[:64]} is not allowed in a rule file: remove it"))
     if isinstance(node, yaml.MappingNode):
         ctor.flatten_mapping(node)
         out: dict[Any, Any] = {}

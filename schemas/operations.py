@@ -19,7 +19,8 @@ class ReadinessSchema(Schema):
     guides = fields.Dict(keys=fields.String(), values=fields.Nested(GuideVersionSchema), required=True,
                          metadata={"description": "the guides served, by id"})
     failed = fields.List(fields.String(), required=True,
-                         metadata={"description": "ids of guides with no version that loaded"})
+                         metadata={"description": "ids of guides with files but no version served (they do not "
+                                                  "make the service not ready unless another worker serves them)"})
 
 
 class ReloadErrorSchema(Schema):
@@ -39,8 +40,16 @@ class GuideStatusSchema(Schema):
                                                                "version serving is older than the files"})
 
 
+class RefusedFolderSchema(Schema):
+    folder = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
 class ServiceStatusSchema(Schema):
     ready = fields.Boolean(required=True)
     reload_interval = fields.Float(required=True, metadata={"description": "seconds; 0 = no reloading"})
     reload_errors = fields.Integer(required=True, metadata={"minimum": 0})
     guides = fields.Dict(keys=fields.String(), values=fields.Nested(GuideStatusSchema), required=True)
+    refused_folders = fields.List(fields.Nested(RefusedFolderSchema), required=True,
+                                  metadata={"description": "folders of the rule folder that are not guides "
+                                                           "(a name that is no guide id, no guide.yaml): not loaded"})

@@ -28,6 +28,7 @@ from schemas.i18n import Msg, api_key
 from schemas.privacy import excerpt
 
 MAX_SIGNALS = 50
+MAX_SERVICES = 100
 # a signal sent for a subject it does not apply to: the message names whom it applies to
 N_SIGNAL_ONLY = {"child": api_key("signal_only_child"), "pregnant": api_key("signal_only_pregnant")}
 
@@ -180,15 +181,15 @@ class ConsentSchema(RequestObjectSchema):
 class StatusSchema(RequestObjectSchema):
     current_level = Int(0, 3, allow_none=True, load_default=None)
     measures_effective = Enum(MEASURES, allow_none=True, load_default=None)
-    services_involved = fields.List(Code("services"), allow_none=True, load_default=None)
+    # the bound is checked first by DecisionRequestSchema._bounded; the validator states it for the
+    # documentation and the fast path's JSON Schema (schemas/fastpath.py)
+    services_involved = fields.List(Code("services"), allow_none=True, load_default=None,
+                                    validate=validate.Length(max=MAX_SERVICES, error=Msg("length")))
     complex_long_term_needs = Bool(allow_none=True, load_default=None)
     step = fields.String(allow_none=True, load_default=None,
                          metadata={"description": "the id of the guide's pathway step the case is at now; "
                                                   "a step of current_level that applies to this request",
                                    "example": "1.4"})
-
-
-MAX_SERVICES = 100
 
 
 class DecisionRequestSchema(RequestObjectSchema):

@@ -29,6 +29,7 @@ from schemas.decision import (
     MunicipalitySchema,
 )
 from schemas.errors import ErrorCode
+from schemas.fastpath import fast_case, scan_needed
 from schemas.i18n import Msg
 from schemas.operations import HealthSchema, ReadinessSchema, ServiceStatusSchema
 from schemas.privacy import identity_numbers, redact
@@ -145,19 +146,24 @@ def _pathway(pathway: PathwayOut | None) -> dict[str, Any] | None:
 
 def parse_case(guide: Guide, body: Any, prefix: str = "") -> Case:
     """One request body validated against ``guide``; ApiError 422 lists every problem."""
+    case = fast_case(guide, body)  # a valid body skips marshmallow, and usually the scan (schemas/fastpath.py)
+    if case is not None and not scan_needed(guide):
+        return case
     suspicious = list(identity_numbers(body))
     if suspicious:  # reported alone, so no other message echoes the number back
         details = [{"field": redact(field_path(path, prefix)), "message": Msg("identity_number"), "suggestions": []}
                    for path in suspicious]
         raise ApiError(ErrorCode.INVALID_REQUEST, details=details)
+    if case is not None:
+        return case
     try:
         with Context({"guide": guide}):
-            case: Case = _request_schema.load(
+            loaded: Case = _request_schema.load(
                 body if isinstance(body, dict) else {"_": body} if body is not None else {})
     except ValidationError as exc:
         messages = exc.messages if isinstance(body, dict) else {"_schema": [Msg("object")]}
         raise ApiError(ErrorCode.INVALID_REQUEST, details=details_from(messages, prefix)) from None
-    return case
+    return loaded
 
 
 def decide(prepared: PreparedGuide, case: Case, lang: str) -> dict[str, Any]:
@@ -313,7 +319,8 @@ def get_status() -> Any:
                                                                      "problems": st.last_error},
         }
     return {"ready": store.ready, "reload_interval": current_app.config["BTI_RELOAD_INTERVAL"],
-            "reload_errors": store.reload_errors, "guides": guides}
+            "reload_errors": store.reload_errors, "guides": guides,
+            "refused_folders": [{"folder": name, "reason": reason} for name, reason in sorted(store.refused.items())]}
 
 
 @api.get("/metrics")
@@ -325,8 +332,9 @@ def get_metrics() -> Any:
 
 
 @api.get("/readyz")
-@documented(operation_id="readyz", summary="Every guide in the folder has a loaded version", tag="operations",
-            response=ReadinessSchema, description="ready", also={503: "not every guide loaded: failed lists them"})
+@documented(operation_id="readyz", summary="The national guide and every guide with a good version are served",
+            tag="operations", response=ReadinessSchema, description="ready",
+            also={503: "the national guide is not served, or a version another worker accepted is not served yet"})
 def readyz() -> Any:
     store = store_of(current_app)
     registry = store.registry

@@ -14,11 +14,13 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
 )
 
+from rules import engine
 from service.paths import MULTIPROC_ENV
 
 
@@ -29,6 +31,17 @@ class Metrics:
                                  buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
         self.decisions = Counter("bti_decisions_total", "Decisions given", ["municipality", "level"])
         self.reload_errors = Counter("bti_reload_errors_total", "Guide changes refused on reload", ["municipality"])
+        # the same in every worker (each reads the same folder): the largest of the live workers
+        self.refused_folders = Gauge("bti_refused_folders", "Folders of the rule folder that are not guides",
+                                     multiprocess_mode="livemax")
+        self.unserved_guides = Gauge("bti_unserved_guides", "Guides with files but no version served",
+                                     multiprocess_mode="livemax")
+        self.lost_states = Gauge("bti_engine_lost_states", "States the rule engine holds that could not be deleted",
+                                 multiprocess_mode="livesum")
+
+    def update_engine(self) -> None:
+        """Read this process's engine figures into the gauges (each worker does, now and then)."""
+        self.lost_states.set(engine.lost_states())
 
     def exposition(self) -> bytes:
         if os.environ.get(MULTIPROC_ENV):
@@ -107,5 +120,6 @@ def install(app: Flask) -> None:
 
 
 def metrics_response() -> Response:
+    metrics().update_engine()
     # content_type, not mimetype: CONTENT_TYPE_LATEST has its charset already (Flask would add a second)
     return Response(metrics().exposition(), content_type=CONTENT_TYPE_LATEST)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 from service.paths import MULTIPROC_ENV
+
+log = logging.getLogger("bti")
 
 
 class _Server(BaseApplication):
@@ -70,13 +75,44 @@ def _worker_exit(server: Any, worker: Any) -> None:
             worker.handle(listener, client, addr)
 
 
+def access_warnings(env: Mapping[str, str]) -> list[str]:
+    """What is left open when only one of the two keys is configured (docs/operations.md, Access)."""
+    api, admin = bool(env.get("BTI_API_KEYS", "").strip()), bool(env.get("BTI_ADMIN_KEY", "").strip())
+    if api and not admin:
+        return ["BTI_API_KEYS is set but BTI_ADMIN_KEY is not: /v1/status and /metrics are open to anyone "
+                "who reaches the service"]
+    if admin and not api:
+        return ["BTI_ADMIN_KEY is set but BTI_API_KEYS is not: the decision endpoints are open to anyone "
+                "who reaches the service"]
+    return []
+
+
 def run(host: str, port: int, workers: int, municipalities: str, reload_interval: float = 5.0) -> None:
     os.environ["BTI_MUNICIPALITIES"] = municipalities
     os.environ["BTI_RELOAD_INTERVAL"] = str(reload_interval)
-    # one set of metrics over all workers: each worker writes its numbers to this folder
-    metrics_dir = tempfile.mkdtemp(prefix="bti-metrics-")
-    os.environ.setdefault(MULTIPROC_ENV, metrics_dir)
-    _Server({
+    # one set of metrics over all workers: each worker writes its numbers to this folder, which
+    # the master removes when it exits (unless the operator gave the folder)
+    metrics_dir = None
+    if not os.environ.get(MULTIPROC_ENV):
+        metrics_dir = tempfile.mkdtemp(prefix="bti-metrics-")
+        os.environ[MULTIPROC_ENV] = metrics_dir
+    # only now: prometheus_client picks its multi-process mode when it is first imported
+    from service.observe import configure_logging
+
+    configure_logging()
+    for warning in access_warnings(os.environ):
+        log.warning(warning)
+    master = os.getpid()
+    try:
+        _Server(_options(host, port, workers)).run()
+    finally:
+        # a worker leaves run() too (gunicorn forks it inside the master's loop): only the master cleans up
+        if metrics_dir is not None and os.getpid() == master:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _options(host: str, port: int, workers: int) -> dict[str, Any]:
+    return {
         "child_exit": _child_exit,
         "worker_exit": _worker_exit,
         "worker_int": _quick_exit,
@@ -93,4 +129,7 @@ def run(host: str, port: int, workers: int, municipalities: str, reload_interval
         "access_log_format": '%(m)s %(U)s %(s)s %(L)ss',
         "errorlog": "-",
         "loglevel": "info",
-    }).run()
+        # gunicorn 25.1+ opens a control socket by default, at one path per user ($XDG_RUNTIME_DIR or
+        # ~/.gunicorn/gunicorn.ctl) shared by every instance that user runs; nothing here uses it
+        "control_socket_disable": True,
+    }

@@ -12,6 +12,13 @@ second worker still booting when the file broke) loads that accepted snapshot in
 answers with the same version as its siblings rather than not at all. The state directory is
 ``BTI_STATE_DIR``; by default a folder in the system's temporary directory named after the
 rule folder, so two services on different rule folders never share one.
+
+Each guide keeps its accepted snapshot and the KEEP_PREVIOUS most recently accepted before it;
+older ones, and staging folders a killed worker left behind, are removed when a guide is accepted.
+
+A file is copied only if it lies inside the rule folder once every link is followed: a link to a
+file elsewhere (``rules/x.yaml -> /etc/...``) is refused unread, so nothing of that file reaches
+an error message, ``/v1/status`` or the log.
 """
 
 from __future__ import annotations
@@ -21,9 +28,12 @@ import logging
 import os
 import shutil
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from rules.catalog import CATALOG_FILE
+from rules.errors import Problem, RuleFileError
 from rules.laws import LAWS_FILE
 from rules.pathway import PATHWAY_FILE
 from rules.rulefile import RULES_DIR
@@ -32,6 +42,39 @@ log = logging.getLogger("bti.reload")
 STATE_ENV = "BTI_STATE_DIR"
 GUIDE_FILE = "guide.yaml"
 _TOP_FILES = (GUIDE_FILE, CATALOG_FILE, LAWS_FILE, PATHWAY_FILE)
+KEEP_PREVIOUS = 3  # accepted snapshots kept per guide besides the current one
+STALE_STAGING = 3600.0  # seconds after which a staging folder is a leftover of a killed worker
+
+
+def guide_files(folder: Path) -> Iterator[tuple[str, Path]]:
+    """Every file a load of the guide in ``folder`` reads, as (name in the guide, path): the
+    top-level files that exist (or are links) and ``rules/*.yaml``."""
+    for name in _TOP_FILES:
+        path = folder / name
+        if path.exists() or path.is_symlink():
+            yield name, path
+    for path in sorted((folder / RULES_DIR).glob("*.yaml")):
+        yield f"{RULES_DIR}/{path.name}", path
+
+
+def outside_links(folder: Path, root: Path) -> list[Problem]:
+    """The files of the guide in ``folder`` that lead outside ``root`` through a link: they are
+    not read (a loop or a dangling link is left to the read, which reports it)."""
+    try:
+        inside = root.resolve()
+    except (OSError, RuntimeError):
+        return []
+    problems = []
+    for name, path in guide_files(folder):
+        try:
+            target = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            continue
+        if not target.is_relative_to(inside):
+            problems.append(Problem(f"{folder.name}/{name}", None, "",
+                                    "a link to a file outside the rule folder: not read (copy the file into "
+                                    "the guide's folder instead)"))
+    return problems
 
 
 def default_state_dir(root: Path) -> Path:
@@ -56,28 +99,29 @@ class Snapshots:
     def __init__(self, state_dir: Path) -> None:
         self.dir = state_dir
 
-    def stage(self, gid: str, folder: Path) -> Path:
-        """Copy the files of the guide in ``folder`` into a fresh staging root; return the root
-        (the copy is ``root / gid``). Raises OSError if a file cannot be read (a dangling link,
-        a folder named like a file, a file deleted meanwhile)."""
+    def stage(self, gid: str, folder: Path, root: Path) -> Path:
+        """Copy the files of the guide in ``folder`` (under the rule folder ``root``) into a fresh
+        staging root; return the staging root (the copy is ``staging root / gid``). Raises
+        RuleFileError for a link that leads outside ``root``, OSError if a file cannot be read (a
+        dangling link, a folder named like a file, a file deleted meanwhile)."""
+        outside = outside_links(folder, root)
+        if outside:
+            raise RuleFileError(outside)
         staging = self.dir / "staging"
         try:
             staging.mkdir(parents=True, exist_ok=True)
-            root = Path(tempfile.mkdtemp(prefix=f"{gid}-", dir=staging))
+            staged = Path(tempfile.mkdtemp(prefix=f"{gid}-", dir=staging))
         except OSError as exc:
             raise StateDirError(f"{self.dir}: {exc.strerror or exc}") from exc
         try:
-            target = root / gid
+            target = staged / gid
             (target / RULES_DIR).mkdir(parents=True)
-            for name in _TOP_FILES:
-                if (folder / name).exists() or (folder / name).is_symlink():
-                    shutil.copyfile(folder / name, target / name)
-            for path in sorted((folder / RULES_DIR).glob("*.yaml")):
-                shutil.copyfile(path, target / RULES_DIR / path.name)
+            for name, path in guide_files(folder):
+                shutil.copyfile(path, target / name)
         except BaseException:
-            self.discard(root)
+            self.discard(staged)
             raise
-        return root
+        return staged
 
     def accept(self, gid: str, staged: Path, digest: str) -> None:
         """Keep the staged copy that loaded as ``gid``'s accepted snapshot ``digest``."""
@@ -88,9 +132,24 @@ class Snapshots:
             staged.rename(final)  # atomic; another worker may have kept the same files already
         except OSError:
             self.discard(staged)
+            os.utime(final)  # accepted again: it is the newest, whatever its age
         pointer = home / f".current-{os.getpid()}"
         pointer.write_text(digest, encoding="utf-8")
         os.replace(pointer, home / "current")
+        self._prune(home, final.name)
+
+    def _prune(self, home: Path, current: str) -> None:
+        """Keep the current snapshot and the KEEP_PREVIOUS accepted most recently before it;
+        remove older snapshots and stale staging folders (best effort: another worker may be
+        removing the same ones at the same time)."""
+        old = sorted(((_mtime(p), p) for p in _folders(home) if not p.name.startswith(".") and p.name != current),
+                     reverse=True)
+        for _, path in old[KEEP_PREVIOUS:]:
+            self.discard(path)
+        now = time.time()
+        for path in _folders(self.dir / "staging"):
+            if now - _mtime(path) > STALE_STAGING:
+                self.discard(path)
 
     def accepted(self, gid: str) -> Path | None:
         """The root of ``gid``'s accepted snapshot (the guide is ``root / gid``), if there is one."""
@@ -105,6 +164,20 @@ class Snapshots:
     @staticmethod
     def discard(staged: Path) -> None:
         shutil.rmtree(staged, ignore_errors=True)
+
+
+def _folders(parent: Path) -> list[Path]:
+    try:
+        return [p for p in parent.iterdir() if p.is_dir()]
+    except OSError:
+        return []
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0  # gone meanwhile: the oldest of all
 
 
 def safe_name(digest: str) -> str:

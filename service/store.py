@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rules.errors import Problem, RuleFileError
-from rules.loader import CATALOG_FILE, GUIDE_FILE, NATIONAL, RULES_DIR, Registry, load_guide
+from rules.grammar import NAME
+from rules.loader import GUIDE_FILE, NATIONAL, RULES_DIR, Registry, load_guide
 from rules.model import Guide
 from rules.prepare import PreparedGuide, prepare
 from rules.yamlsource import display_name
 from service.observe import metrics
-from service.snapshots import Snapshots, StateDirError, default_state_dir, safe_name
+from service.snapshots import Snapshots, StateDirError, default_state_dir, guide_files, outside_links, safe_name
 
 log = logging.getLogger("bti.reload")
 RETIRE_AFTER = 60.0  # seconds an old version stays loaded for requests that still hold it
@@ -41,16 +42,30 @@ class _Retired:
     since: float = field(default_factory=time.monotonic)
 
 
-def _fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
-    files = [folder / GUIDE_FILE, folder / CATALOG_FILE, *sorted((folder / RULES_DIR).glob("*.yaml"))]
+Print = tuple[tuple[str, int, int, int], ...]
+
+
+def _fingerprint(folder: Path) -> Print:
+    """Name, size, modification time and inode of every file a load of the guide reads."""
     out = []
-    for path in files:
+    for name, path in guide_files(folder):
         try:
             stat = path.stat()
         except OSError:
+            out.append((name, -1, -1, -1))  # there but unreadable: its repair is a change
             continue
-        out.append((path.name, stat.st_size, stat.st_mtime_ns))
+        out.append((name, stat.st_size, stat.st_mtime_ns, stat.st_ino))
     return tuple(out)
+
+
+def refused_reason(folder: Path) -> str | None:
+    """Why a folder of the rule folder is not a guide (None: it is one)."""
+    if not NAME.match(folder.name):
+        return ("not a guide: a guide's folder is named by its id (lower-case letters, digits and _, "
+                "starting with a letter)")
+    if not (folder / GUIDE_FILE).is_file():
+        return "not a guide: it has no guide.yaml"
+    return None
 
 
 class GuideStore:
@@ -64,7 +79,9 @@ class GuideStore:
         self.registry = Registry()
         self.status: dict[str, GuideStatus] = {}
         self.reload_errors = 0
-        self._prints: dict[str, tuple[tuple[str, int, int], ...]] = {}
+        self.refused: dict[str, str] = {}  # folders of the rule folder that are not guides, and why
+        self._prints: dict[str, Print] = {}
+        self._unloadable: dict[str, str] = {}  # accepted snapshots (by digest) that did not load here
         self._retired: list[_Retired] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -72,9 +89,24 @@ class GuideStore:
     # --- loading ---------------------------------------------------------------------------
 
     def _folders(self) -> dict[str, Path]:
-        if not self.root.is_dir():
-            return {}
-        return {p.name: p for p in sorted(self.root.iterdir()) if (p / GUIDE_FILE).is_file()}
+        """The guides' folders; the other folders go to ``refused`` (hidden ones are left alone)."""
+        folders: dict[str, Path] = {}
+        refused: dict[str, str] = {}
+        if self.root.is_dir():
+            for path in sorted(self.root.iterdir()):
+                if path.name.startswith(".") or not path.is_dir():
+                    continue
+                reason = refused_reason(path)
+                if reason is None:
+                    folders[path.name] = path
+                else:
+                    refused[path.name] = reason
+        if refused != self.refused:
+            for name in sorted(set(refused) - set(self.refused)):
+                log.warning("folder %r of the rule folder is not loaded: %s", name, refused[name])
+            self.refused = refused
+            metrics().refused_folders.set(len(refused))
+        return folders
 
     def load(self) -> Registry:
         """Load every guide (at start)."""
@@ -122,6 +154,7 @@ class GuideStore:
             if guides.get(gid) is not prepared:
                 self._retired.append(_Retired(prepared))
         self.registry = Registry(guides, errors)  # the swap: one reference, read atomically
+        metrics().unserved_guides.set(len(errors))
         self._prints = prints
         if not initial:  # only what was swapped in counts as reloaded; a refused guide keeps its last version
             if loaded:
@@ -178,9 +211,12 @@ class GuideStore:
         """Load a copy of the live folder; keep the copy as the accepted snapshot if it loads."""
         base = baseline.guide if baseline else None
         try:
-            staged = self.snapshots.stage(gid, folder)
+            staged = self.snapshots.stage(gid, folder, self.root)
         except StateDirError as exc:
             log.warning("no snapshot kept of guide %s: %s", gid, exc)
+            outside = outside_links(folder, self.root)
+            if outside:
+                raise RuleFileError(outside) from None
             return prepare(load_guide(folder, base, root=self.root))
         try:
             prepared = prepare(load_guide(staged / gid, base, root=staged))
@@ -202,10 +238,14 @@ class GuideStore:
         if root is None:
             return None
         try:
-            return prepare(load_guide(root / gid, baseline.guide if baseline else None, root=root))
+            accepted = prepare(load_guide(root / gid, baseline.guide if baseline else None, root=root))
         except Exception as exc:
+            # e.g. it was accepted over a national guide that has changed since
             log.error("guide %s: its last accepted version does not load either: %s", gid, exc)
+            self._unloadable[gid] = root.name
             return None
+        self._unloadable.pop(gid, None)
+        return accepted
 
     def _problems(self, gid: str, folder: Path, exc: Exception) -> list[Problem]:
         if isinstance(exc, RuleFileError):
@@ -247,6 +287,7 @@ class GuideStore:
             while not self._stop.wait(interval):
                 try:
                     self.check()
+                    metrics().update_engine()
                 except Exception:  # a watcher that dies would silently stop reloads
                     log.exception("reload check failed")
 
@@ -267,5 +308,15 @@ class GuideStore:
 
     @property
     def ready(self) -> bool:
+        """The national guide is served, and so is every guide with a good version: a guide that
+        no worker could load (no accepted snapshot, or one that does not load here) leaves the
+        service ready, and a folder that is not a guide is no guide at all. Not ready: a sibling
+        worker accepted a version of a guide this worker does not serve yet (until its next check)."""
         registry = self.registry
-        return NATIONAL in registry.guides and not registry.errors
+        if NATIONAL not in registry.guides:
+            return False
+        for gid in registry.errors:
+            accepted = self.snapshots.accepted(gid)
+            if accepted is not None and self._unloadable.get(gid) != accepted.name:
+                return False
+        return True

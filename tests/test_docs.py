@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from rules.loader import Registry
 from rules.model import Guide
 
 API_DOC = Path(__file__).resolve().parent.parent / "docs" / "api.md"
@@ -98,3 +99,29 @@ def test_the_readme_links_every_page_of_the_docs() -> None:
     readme = (root / "README.md").read_text(encoding="utf-8")
     missing = [page.name for page in sorted((root / "docs").glob("*.md")) if f"](docs/{page.name})" not in readme]
     assert not missing, f"README.md's docs list does not link: {missing}"
+
+
+def test_the_published_guide_example_in_the_rule_language_guide_loads(tmp_path: Path, registry: Registry) -> None:
+    """docs/rule-language.md, "From a published guide": its level 1 loads as it says. The national
+    ids are reused, nynorsk falls back to the bokmål text, the evaluation's "no" offers two ways
+    on, and a decision at the evaluation step shows the five steps with it current."""
+    from rules.case import Case
+    from rules.evaluate import evaluate
+    from rules.prepare import prepare
+    from tests.test_pathway import make_guide
+
+    doc = (API_DOC.parent / "rule-language.md").read_text(encoding="utf-8")
+    example = doc.split("<!-- pathway-example-published -->", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    guide = make_guide(tmp_path, registry.guides["national"], example)
+    steps = guide.pathway.levels[1].steps
+    assert [s.id for s in steps] == ["1.1", "1.2", "1.3", "1.4", "1.5"]
+    assert steps[0].title.in_lang("nn") == steps[0].title.in_lang("nb") == "Møte med foreldrene og barnet"
+    assert [(o.when, o.go, o.step) for o in steps[4].outcomes] == [
+        ("yes", "stop", None), ("partly", "continue", None), ("no", "back", "1.2"), ("no", "up", None)]
+    assert [s.id for s in guide.pathway.levels[2].steps] == [
+        s.id for s in registry.guides["national"].pathway.levels[2].steps]  # a level left out stays national
+    decided = evaluate(prepare(guide), Case(subject_kind="child", age=9, reporter="school",
+                                            signals={"school_absence": 2}, current_level=1, step="1.4"))
+    assert decided.pathway is not None
+    assert [(s.id, s.status) for s in decided.pathway.steps] == [
+        ("1.1", "done"), ("1.2", "done"), ("1.3", "done"), ("1.4", "current"), ("1.5", "next")]

@@ -10,6 +10,7 @@ import json
 import logging
 import shutil
 import socket
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 from flask import Flask, abort
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
 from schemas.errors import ErrorCode
 from service.app import create_app
@@ -136,11 +138,14 @@ def server() -> Iterator[str]:
         yield url
 
 
-def _raw_exchange(url: str, request: bytes, timeout: float = 20) -> bytes:
-    """Send ``request`` as it is on a fresh connection; everything the server answered."""
+def _raw_exchange(url: str, request: bytes, timeout: float = 20, then_close: bool = False) -> bytes:
+    """Send ``request`` as it is on a fresh connection (``then_close``: and say that nothing more
+    comes); everything the server answered."""
     parsed = urllib.parse.urlsplit(url)
     with socket.create_connection((parsed.hostname, parsed.port), timeout=timeout) as sock:
         sock.sendall(request)
+        if then_close:
+            sock.shutdown(socket.SHUT_WR)
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk
@@ -183,13 +188,44 @@ def test_a_chunked_body_over_1_mib_gets_the_413_envelope(server: str) -> None:
     assert (status, error["error"]["code"]) == (413, "payload_too_large")
 
 
-@pytest.mark.parametrize("chunk_size", [b"zz", b"-1", b"1x", b"\xff"])
-def test_a_chunked_body_with_a_bad_chunk_size_is_400_not_500(server: str, chunk_size: bytes) -> None:
-    answer = _raw_exchange(server, b"POST " + DECISIONS.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+@pytest.fixture(scope="module")
+def dev_server() -> Iterator[str]:
+    """The app under werkzeug's development server (as the browser tests run it)."""
+    httpd = make_server("127.0.0.1", 0, create_app({"BTI_MUNICIPALITIES": str(MUNICIPALITIES)}), threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join()
+
+
+@pytest.mark.parametrize("serving", ["server", "dev_server"])
+@pytest.mark.parametrize("chunk_size", [b"zz", b"-1", b"1x", b"\xff", b"1" * 70000, b"2;\xff", b"2 2"])
+def test_a_chunked_body_with_a_bad_chunk_size_is_400_not_500(request: pytest.FixtureRequest, serving: str,
+                                                             chunk_size: bytes) -> None:
+    url = request.getfixturevalue(serving)
+    answer = _raw_exchange(url, b"POST " + DECISIONS.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-                           + chunk_size + b"\r\n{}\r\n0\r\n\r\n")
+                           + chunk_size + b"\r\n{}\r\n0\r\n\r\n", then_close=True)
     status, error = _status_and_body(answer)
     assert (status, error["error"]["code"]) == (400, "bad_request")
+
+
+@pytest.mark.parametrize("serving", ["server", "dev_server"])
+def test_a_chunk_shorter_than_its_declared_size_is_400_and_crashes_nothing(request: pytest.FixtureRequest,
+                                                                          serving: str) -> None:
+    """Regression: under werkzeug's development server a chunk that ended before its declared size
+    (a 70,000-digit size, or a client gone mid-chunk) made the read copy past its buffer: a 413
+    built on bytes that never arrived, or a segmentation fault of the whole test process."""
+    url = request.getfixturevalue(serving)
+    for size in (b"1" * 100, b"ffff", b"10"):
+        answer = _raw_exchange(url, b"POST " + DECISIONS.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+                               b"Connection: close\r\nContent-Type: application/json\r\n"
+                               b"Transfer-Encoding: chunked\r\n\r\n" + size + b"\r\n{}", then_close=True)
+        status, error = _status_and_body(answer)
+        assert (status, error["error"]["code"]) == (400, "bad_request")
+    assert _raw_exchange(url, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").startswith(
+        b"HTTP/1.1 200")
 
 
 # --- headers ----------------------------------------------------------------------------------

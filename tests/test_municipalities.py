@@ -31,6 +31,18 @@ def test_a_decision_names_the_local_team_and_the_relay_holder_title(client: Flas
     assert decision["explanation"][-1]["rule"].startswith("oygarden.")  # municipal rules come last
 
 
+def test_kvinnherad_moves_the_work_to_sampro_when_the_child_has_a_right_to_an_individual_plan(
+        registry: Registry) -> None:
+    # Kvinnherad's relay-log page: with a right to an individual plan the log is closed and the work
+    # continues in Sampro. Only the text of the national step changes.
+    case = Case("child", 15, "school", {"low_mood": 2}, consent_parents="given", consent_subject="given",
+                current_level=2, measures_effective="no")  # level 3 in both guides
+    texts = {gid: {s.code: s.text for s in evaluate(registry.prepared[gid], case).steps}
+             for gid in ("kvinnherad", "national")}
+    assert "Sampro" in texts["kvinnherad"]["consider_individual_plan"]
+    assert "Sampro" not in texts["national"]["consider_individual_plan"]
+
+
 def test_youth_consent_age_15_changes_the_level_in_kvinnherad(registry: Registry) -> None:
     # A 15-year-old who consents alone, level-1 measures did not work: the ladder calls for 2.
     # Nationally (youth consent at 16) her parents must consent and have not: the gate holds

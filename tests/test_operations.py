@@ -252,14 +252,22 @@ def test_metrics(client: FlaskClient) -> None:
 
 @pytest.mark.slow
 def test_metrics_over_all_workers(tmp_path: Path) -> None:
-    with bti_serve(MUNICIPALITIES, workers=2) as url:
+    root = tmp_path / "municipalities"
+    shutil.copytree(MUNICIPALITIES, root, ignore=shutil.ignore_patterns("scenarios"))
+    shutil.copytree(root / "tromso", root / "tromso.bak")  # a folder that is not a guide
+    with bti_serve(root, workers=2) as url:
         for _ in range(20):
             post(f"{url}/v1/municipalities/national/decisions", CASE)
         status, text = get(f"{url}/metrics")
     assert status == 200
-    wanted = 'bti_decisions_total{level="1",municipality="national"}'
-    line = next(li for li in text.splitlines() if li.startswith(wanted))
-    assert float(line.split()[-1]) == 20.0
+
+    def value(name: str) -> float:
+        return float(next(li for li in text.splitlines() if li.startswith(name + " ")).split()[-1])
+
+    assert value('bti_decisions_total{level="1",municipality="national"}') == 20.0
+    assert value("bti_refused_folders") == 1.0  # every worker sees the one folder: not summed
+    assert value("bti_unserved_guides") == 0.0
+    assert value("bti_engine_lost_states") >= 0.0
 
 
 def test_an_engine_failure_is_an_error_response_and_a_log_line(client: FlaskClient, monkeypatch: pytest.MonkeyPatch,
@@ -291,3 +299,39 @@ def test_an_unexpected_error_logs_no_request_content(app: Any, monkeypatch: pyte
     lines = [JsonFormatter().format(r) for r in caplog.records]
     assert any('"error": "KeyError at' in line for line in lines)
     assert not [line for line in lines if MARKER in line]
+
+
+# --- bti serve: what it leaves behind, what it warns about -----------------------------------------
+
+@pytest.mark.parametrize(("env", "open_part"), [
+    ({"BTI_API_KEYS": key_hash("k")}, "/v1/status and /metrics are open"),
+    ({"BTI_ADMIN_KEY": key_hash("a")}, "the decision endpoints are open"),
+])
+def test_setting_only_one_of_the_two_keys_is_warned_about(env: dict[str, str], open_part: str) -> None:
+    """Regression: BTI_API_KEYS alone left /v1/status and /metrics open, BTI_ADMIN_KEY alone left
+    decisions open, and nothing said so."""
+    from service.server import access_warnings
+
+    warnings = access_warnings(env)
+    assert len(warnings) == 1 and open_part in warnings[0]
+    assert access_warnings({}) == []
+    assert access_warnings({"BTI_API_KEYS": key_hash("k"), "BTI_ADMIN_KEY": key_hash("a")}) == []
+
+
+@pytest.mark.slow
+def test_bti_serve_removes_its_metrics_folder_opens_no_control_socket_and_warns_of_one_key(tmp_path: Path) -> None:
+    """Regression: every `bti serve` left a bti-metrics-* folder in the temporary directory, and
+    gunicorn 27 opened a control socket at one path shared by every instance of the user."""
+    temp, home, runtime, log = tmp_path / "tmp", tmp_path / "home", tmp_path / "run", tmp_path / "serve.log"
+    for folder in (temp, home, runtime):
+        folder.mkdir()
+    env = {"TMPDIR": str(temp), "HOME": str(home), "XDG_RUNTIME_DIR": str(runtime),
+           "BTI_API_KEYS": key_hash("decision-key")}
+    with bti_serve(MUNICIPALITIES, workers=2, env=env, log=log) as url:
+        assert get(f"{url}/healthz")[0] == 200
+        assert [p.name for p in temp.glob("bti-metrics-*")] != []  # in use while it runs
+        sockets = [p for p in (*home.rglob("*"), *runtime.rglob("*")) if p.name.endswith(".ctl")]
+    assert list(temp.glob("bti-metrics-*")) == []
+    assert sockets == []
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert [line for line in lines if "BTI_ADMIN_KEY is not" in line and "/metrics are open" in line]

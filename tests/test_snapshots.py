@@ -4,6 +4,7 @@ goes wrong while loading one guide stays that guide's problem."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from service.paths import BUNDLED as MUNICIPALITIES
+from service.snapshots import safe_name
 from service.store import GuideStore
 from tests.servers import bti_serve_process, get, post, worker_pids
 
@@ -81,6 +83,11 @@ def _python_tag(root: Path) -> str:
     return "extra.yaml"
 
 
+def _dropped_tag(root: Path) -> str:
+    _rule_file(root).write_text("group: local\nrules: !include [other.yaml]\n", encoding="utf-8")
+    return "extra.yaml:2"
+
+
 def _directory_named_like_a_file(root: Path) -> str:
     _rule_file(root).mkdir()
     return "extra.yaml"
@@ -101,8 +108,8 @@ def _nested_too_deeply(root: Path) -> str:
     return "tromso"
 
 
-@pytest.mark.parametrize("breakage", [_python_tag, _directory_named_like_a_file, _dangling_link, _symlink_loop,
-                                      _nested_too_deeply])
+@pytest.mark.parametrize("breakage", [_python_tag, _dropped_tag, _directory_named_like_a_file, _dangling_link,
+                                      _symlink_loop, _nested_too_deeply])
 def test_a_file_that_cannot_be_loaded_is_its_guides_problem_and_blocks_no_other(
         root: Path, tmp_path: Path, breakage: Any) -> None:
     where = breakage(root)
@@ -114,6 +121,21 @@ def test_a_file_that_cannot_be_loaded_is_its_guides_problem_and_blocks_no_other(
     _set_version(root / "oygarden" / "guide.yaml", "2026.9")  # another guide still reloads
     assert store.check()
     assert store.get("oygarden").version == "2026.9"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("text", ["rules: !include {file: other.yaml}\n", "rules: !!python/object:x.y {a: 1}\n",
+                                  "rules: !!omap [{a: 1}]\n", "rules: !!set {a}\n", "rules: !local [1]\n"])
+def test_a_tag_on_a_mapping_or_list_is_reported_not_dropped(text: str) -> None:
+    """Regression: a tag on a mapping or a list was silently dropped and the data read as plain
+    (``!include {file: x}`` read as the mapping ``{file: x}``); a tag on a single value was refused."""
+    from rules.errors import RuleFileError
+    from rules.yamlsource import parse_yaml
+
+    with pytest.raises(RuleFileError) as caught:
+        parse_yaml("group: local\n" + text, "x.yaml")
+    [problem] = caught.value.problems
+    assert (problem.line, problem.path) == (2, "rules") and "is not allowed in a rule file" in problem.message
+    assert parse_yaml("group: local\nrules: !!seq [{a: 1}]\n", "x.yaml").data == {"group": "local", "rules": [{"a": 1}]}
 
 
 def test_a_file_deleted_mid_load_is_its_guides_problem(root: Path, tmp_path: Path,
@@ -204,3 +226,135 @@ def test_every_worker_serves_the_last_good_version_after_kill_and_sighup_while_a
     assert after_kill == [(200, "2026.1")] * 40
     assert after_hup == [(200, "2026.1")] * 40
     assert set(ready_after_kill) == set(ready_after_hup) == {200}
+
+
+# --- what a load reads, what is kept ------------------------------------------------------------
+
+def test_a_change_to_laws_yaml_alone_reloads_the_guides(root: Path, tmp_path: Path) -> None:
+    """Regression: the change check looked at guide.yaml, catalog.yaml and rules/*.yaml only, and
+    the digest left laws.yaml out, so an edited laws.yaml was never loaded (and a snapshot named by
+    the old digest kept the old file)."""
+    store = _store(root, tmp_path / "state")
+    before = store.get("national").digest  # type: ignore[union-attr]
+    laws = root / "national" / "laws.yaml"
+    text = laws.read_text(encoding="utf-8")
+    assert '"Lov om barnevern (barnevernsloven)"' in text
+    laws.write_text(text.replace('"Lov om barnevern (barnevernsloven)"', '"Lov om barnevern"', 1), encoding="utf-8")
+    assert store.check()
+    national = store.get("national")
+    assert national is not None and national.digest != before
+    assert national.laws is not None and national.laws.acts["barnevernsloven"].title == "Lov om barnevern"
+    kept = store.snapshots.accepted("national")
+    assert kept is not None and "Lov om barnevern\"" in (kept / "national" / "laws.yaml").read_text(encoding="utf-8")
+
+
+def test_a_change_to_pathway_yaml_alone_reloads_the_guide(root: Path, tmp_path: Path) -> None:
+    store = _store(root, tmp_path / "state")
+    before = store.get("national").digest  # type: ignore[union-attr]
+    pathway = root / "national" / "pathway.yaml"
+    pathway.write_text(pathway.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    assert store.check()
+    assert store.get("national").digest != before  # type: ignore[union-attr]
+
+
+def _with_version(guide_yaml: Path, original: str, version: str) -> None:
+    guide_yaml.write_text(original.replace('version: "2026.1"', f'version: "{version}"'), encoding="utf-8")
+
+
+def test_old_snapshots_are_pruned_keeping_the_current_and_a_few_before_it(root: Path, tmp_path: Path) -> None:
+    """Regression: every accepted version stayed in the state directory for ever."""
+    from service.snapshots import KEEP_PREVIOUS, STALE_STAGING
+
+    state = tmp_path / "state"
+    leftover = state / "staging" / "tromso-left-by-a-killed-worker"
+    leftover.mkdir(parents=True)
+    os.utime(leftover, (time.time() - STALE_STAGING - 10,) * 2)
+    fresh = state / "staging" / "tromso-being-staged-now"
+    fresh.mkdir()
+    store = _store(root, state)
+    guide_yaml = root / "tromso" / "guide.yaml"
+    original = guide_yaml.read_text(encoding="utf-8")
+    digests = [store.get("tromso").digest]  # type: ignore[union-attr]
+    for n in range(2, 8):
+        _with_version(guide_yaml, original, f"2026.{n}")
+        assert store.check()
+        digests.append(store.get("tromso").digest)  # type: ignore[union-attr]
+    assert len(set(digests)) == 7
+    home = state / "guides" / "tromso"
+    kept = sorted(p.name for p in home.iterdir() if p.is_dir())
+    assert kept == sorted(safe_name(d) for d in digests[-1 - KEEP_PREVIOUS:])
+    assert store.snapshots.accepted("tromso") == home / safe_name(digests[-1])
+    assert not leftover.exists() and fresh.exists()
+
+
+def test_an_older_version_accepted_again_counts_as_the_newest(root: Path, tmp_path: Path) -> None:
+    """A snapshot accepted again (the files went back to it) is not pruned as an old one."""
+    from service.snapshots import KEEP_PREVIOUS
+
+    state = tmp_path / "state"
+    store = _store(root, state)
+    guide_yaml = root / "tromso" / "guide.yaml"
+    original = guide_yaml.read_text(encoding="utf-8")
+    first = store.get("tromso").digest  # type: ignore[union-attr]
+    for n in range(2, 3 + KEEP_PREVIOUS):
+        _with_version(guide_yaml, original, f"2026.{n}")
+        assert store.check()
+    guide_yaml.write_text(original, encoding="utf-8")  # back to the first version
+    assert store.check()
+    assert store.get("tromso").digest == first  # type: ignore[union-attr]
+    _with_version(guide_yaml, original, "2026.99")
+    assert store.check()
+    assert (state / "guides" / "tromso" / safe_name(first)).is_dir()
+
+
+# --- links out of the rule folder ---------------------------------------------------------------
+
+SECRET_KEY_NAME = "AWS_SECRET_ACCESS_KEY"
+
+
+def test_a_link_to_a_file_outside_the_rule_folder_is_refused_unread(
+        root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Regression: a rule file linked to a file elsewhere was read; its unknown key, a secret's
+    name, was quoted on /v1/status and in the log."""
+    import json
+
+    from service.app import create_app
+
+    outside = tmp_path / "elsewhere" / "settings.yaml"
+    outside.parent.mkdir()
+    outside.write_text(f"group: local\nrules: []\n{SECRET_KEY_NAME}: x\n", encoding="utf-8")
+    _rule_file(root).symlink_to(outside)
+    os.environ["BTI_STATE_DIR"] = str(tmp_path / "state")
+    try:
+        with caplog.at_level(logging.INFO, logger="bti"):
+            app = create_app({"TESTING": True, "BTI_MUNICIPALITIES": str(root)})
+            status = app.test_client().get("/v1/status").get_json()
+    finally:
+        del os.environ["BTI_STATE_DIR"]
+    problems = status["guides"]["tromso"]["last_reload_error"]["problems"]
+    assert problems == ["tromso/rules/extra.yaml: a link to a file outside the rule folder: not read "
+                        "(copy the file into the guide's folder instead)"]
+    assert status["guides"]["tromso"]["serving"] is False
+    assert SECRET_KEY_NAME not in json.dumps(status)
+    assert not [r for r in caplog.records if SECRET_KEY_NAME in r.getMessage()]
+    assert "tromso/rules/extra.yaml" in caplog.text
+
+
+def test_a_link_inside_the_rule_folder_is_followed(root: Path, tmp_path: Path) -> None:
+    plain = _store(root, tmp_path / "plain").get("oygarden")
+    teams = root / "oygarden" / "rules" / "teams.yaml"
+    teams.rename(root / "oygarden" / "teams-source.yaml")
+    teams.symlink_to(Path("..") / "teams-source.yaml")
+    linked = _store(root, tmp_path / "state").get("oygarden")
+    assert plain is not None and linked is not None and linked.digest == plain.digest
+
+
+def test_a_link_outside_is_refused_without_a_state_directory(root: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.yaml"
+    outside.write_text(f"group: local\nrules: []\n{SECRET_KEY_NAME}: x\n", encoding="utf-8")
+    _rule_file(root).symlink_to(outside)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")
+    store = _store(root, blocker / "state")
+    error = store.status["tromso"].last_error
+    assert error and "outside the rule folder" in error[0] and SECRET_KEY_NAME not in error[0]
