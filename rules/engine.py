@@ -68,6 +68,13 @@ def _rule_name(message: str) -> str:
     return message[2:message.index('"', 2)]
 
 
+# what the engine's error numbers on creating a ruleset mean ("… error code: 106")
+_CREATE_ERRORS = {
+    "106": "more rules test the same facts than the engine can hold (it gives up at about 4,100; "
+           "docs/rule-language.md, Limits, keeps a guide to 1,000)",
+}
+
+
 class SharedRuleset:
     """One C ruleset with its pool of sids. Guides whose phase compiles to the same ruleset text
     share it (357 guides compile to a few dozen distinct phase rulesets; sharing took a worker
@@ -79,7 +86,8 @@ class SharedRuleset:
         try:
             self.handle: int = _engine.create_ruleset(self.name, text)
         except Exception as exc:
-            raise EngineError(f"the rule engine could not load the ruleset: {exc}") from exc
+            reason = _CREATE_ERRORS.get(str(exc).rsplit(" ", 1)[-1], str(exc))
+            raise EngineError(f"the rule engine could not load the ruleset: {reason}") from exc
         self.key = key
         self.refs = 0
         self._new_sids = distinct_sids()

@@ -17,6 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from rules import limits
 from rules.catalog import CATALOG_FILE, load_catalog
 from rules.checks import unset_setting_problems
 from rules.digest import guide_digest
@@ -24,13 +25,16 @@ from rules.errors import Problem, RuleFileError
 from rules.grammar import GuideFileSchema
 from rules.inherit import inherited_rules, municipal_catalog, settings_problems, weakening_problems
 from rules.laws import LAWS_FILE, check_catalog_citations
+from rules.limits import size_text
 from rules.model import NATIONAL, Guide, Rule, Settings, Source
 from rules.pathway import PATHWAY_FILE
 from rules.pathway_loader import coverage_problems, load_pathway
 from rules.prepare import PreparedGuide, prepare
 from rules.rulefile import RULES_DIR, load_rule_file
 from rules.validate import validate_document
-from rules.yamlsource import display_name, read_yaml
+from rules.yamlsource import Document, display_name, read_yaml, too_large_problem
+
+_LIMITS = "(docs/rule-language.md, Limits)"
 
 __all__ = ["CATALOG_FILE", "GUIDE_FILE", "NATIONAL", "RULES_DIR", "Registry", "load_guide", "load_registry"]
 
@@ -57,6 +61,8 @@ def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = 
     guide_path = folder / GUIDE_FILE
     if not guide_path.is_file():
         raise RuleFileError([Problem(display_name(guide_path, root), None, "", "missing guide.yaml")])
+    rule_paths = sorted((folder / RULES_DIR).glob("*.yaml"))
+    _check_guide_size(folder, rule_paths, root)
     guide_doc = read_yaml(guide_path, display_name(guide_path, root))
     problems: list[Problem] = []
     laws = baseline.laws if baseline is not None else None
@@ -95,13 +101,13 @@ def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = 
     files.append((GUIDE_FILE, guide_path.read_bytes()))
 
     rules = list(inherited)
-    for path in sorted((folder / RULES_DIR).glob("*.yaml")):
+    for path, doc in _read_rule_files(rule_paths, len(inherited), problems, root):
         start = len(rules)
         try:
-            loaded, found, doc = load_rule_file(path, head["id"], catalog, start, root)
-        except RuleFileError as exc:
-            problems.extend(exc.problems)
-            continue
+            loaded, found, doc = load_rule_file(path, head["id"], catalog, start, root, doc=doc)
+        except MemoryError:
+            problems.append(_out_of_memory(path, root))
+            break
         problems.extend(found)
         if baseline is not None:
             for rule in loaded:  # the rule's index in its file, also when an earlier rule was invalid
@@ -125,6 +131,64 @@ def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = 
                   date=head["date"].isoformat() if head.get("date") else None, laws=laws, pathway=pathway,
                   status=head["status"],
                   sources=tuple(Source(s["title"], s["url"], s["read"].isoformat()) for s in head["sources"]))
+
+
+def _out_of_memory(path: Path, root: Path | None) -> Problem:
+    return Problem(display_name(path, root), None, "", f"too large to load: the service ran out of memory {_LIMITS}")
+
+
+def _check_guide_size(folder: Path, rule_paths: list[Path], root: Path | None) -> None:
+    """Refuse a guide with too many rule files, a file too large or too many bytes in all,
+    before any file is parsed."""
+    where = display_name(folder / RULES_DIR, root)
+    if len(rule_paths) > limits.RULE_FILES:
+        raise RuleFileError([Problem(where, None, "", f"{len(rule_paths):,} rule files: a guide may have at most "
+                                                      f"{limits.RULE_FILES} {_LIMITS}")])
+    total = 0
+    too_large = []
+    for path in [*sorted(folder.glob("*.yaml")), *rule_paths]:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            continue  # reported with its file when it is read
+        total += size
+        if size > limits.FILE_BYTES:
+            too_large.append(too_large_problem(display_name(path, root), size))
+    if too_large:
+        raise RuleFileError(too_large)
+    if total > limits.GUIDE_BYTES:
+        raise RuleFileError([Problem(display_name(folder, root), None, "",
+                                     f"the guide's files have {size_text(total)} together: a guide may have at most "
+                                     f"{size_text(limits.GUIDE_BYTES)} {_LIMITS}")])
+
+
+def _read_rule_files(paths: list[Path], inherited: int, problems: list[Problem],
+                     root: Path | None) -> list[tuple[Path, Document]]:
+    """Parse every rule file (a file that does not parse goes to ``problems``) and count their
+    rules before any is validated: a guide over the limit is refused without that work."""
+    docs = []
+    count = inherited
+    for path in paths:
+        try:
+            doc = read_yaml(path, display_name(path, root))
+        except RuleFileError as exc:
+            problems.extend(exc.problems)
+            continue
+        except MemoryError:
+            problems.append(_out_of_memory(path, root))
+            continue
+        listed = doc.data.get("rules") if isinstance(doc.data, dict) else None
+        if isinstance(listed, list):
+            if count + len(listed) > limits.RULES:
+                index = limits.RULES - count
+                raise RuleFileError([*problems, Problem(
+                    doc.file, doc.line_of(("rules", index)), f"rules[{index}]",
+                    f"rule number {limits.RULES + 1:,} of the guide ({count:,} before this file, inherited ones "
+                    f"included; this file has {len(listed):,}): a guide may have at most {limits.RULES:,} rules "
+                    f"{_LIMITS}")])
+            count += len(listed)
+        docs.append((path, doc))
+    return docs
 
 
 @dataclass(frozen=True)

@@ -42,11 +42,13 @@ def _phase_problems(rule: Rule, doc: Document, index: int) -> list[Problem]:
             for bad, key, message in checks if bad]
 
 
-def load_rule_file(path: Path, guide_id: str, catalog: Catalog, start: int,
-                   root: Path | None = None) -> tuple[list[Rule], list[Problem], Document]:
+def load_rule_file(path: Path, guide_id: str, catalog: Catalog, start: int, root: Path | None = None,
+                   doc: Document | None = None) -> tuple[list[Rule], list[Problem], Document]:
     """The valid rules of one file (each rule's ``order`` is ``start`` + its index in the file),
-    the problems found, and the parsed document (for later checks that need its lines)."""
-    doc = read_yaml(path, display_name(path, root))
+    the problems found, and the parsed document (for later checks that need its lines); ``doc``
+    is the file already parsed, if it was."""
+    if doc is None:
+        doc = read_yaml(path, display_name(path, root))
     problems: list[Problem] = []
     context = {"catalog": catalog}
     raw = doc.data if isinstance(doc.data, dict) else {}

@@ -8,13 +8,16 @@ YAML 1.1 reads ``no``, ``yes``, ``on`` and ``off`` as booleans; a municipal advi
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from rules import limits
 from rules.errors import Problem, RuleFileError
+from rules.limits import size_text
 
 Path_ = tuple[str | int, ...]
 
@@ -42,15 +45,60 @@ if hasattr(yaml, "CSafeLoader"):
     _Composer = _CLoader
 
 
+class _TooDeep(Exception):
+    def __init__(self, line: int | None) -> None:
+        self.line = line
+
+
+# A file that libyaml cannot parse is parsed again by the Python parser for its messages up to
+# this size; beyond it that costs seconds (a 250 KB file: 10 s on a loaded machine, measured).
+_PYTHON_MESSAGES_BYTES = 64 * 1024
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
 def _compose(text: str) -> yaml.Node | None:
     """The node tree, by libyaml when it can; a file that does not parse is parsed again by the
-    Python parser, whose messages (and marks for an unclosed bracket) the errors are built on."""
+    Python parser, whose messages (and marks for an unclosed bracket) the errors are built on —
+    unless it is large, or nests deeper than the limit (libyaml gives up at 1,000 levels of
+    brackets, where the Python parser would recurse for seconds)."""
     try:
         return yaml.compose(text, Loader=_Composer)
+    except RecursionError:  # the composer recurses once per level
+        raise _TooDeep(_bracket_line(text, limits.DEPTH + 1) or _deep_line(text)) from None
     except yaml.YAMLError:
         if _Composer is _Loader:
             raise
+        deep = _bracket_line(text, _LIBYAML_DEPTH)
+        if deep is not None:
+            raise _TooDeep(deep) from None
+        if len(text) > _PYTHON_MESSAGES_BYTES:
+            raise
+    try:
         return yaml.compose(text, Loader=_Loader)  # raises the Python parser's error
+    except RecursionError:
+        raise _TooDeep(_deep_line(text)) from None
+
+
+_LIBYAML_DEPTH = 1000
+
+
+def _bracket_line(text: str, reaching: int) -> int | None:
+    """The line where ``[`` and ``{`` first nest deeper than the limit, if they nest ``reaching``
+    deep somewhere; None if not. Counted in the raw text, quickly and blind to quotes: a hint for
+    a file the parser refused."""
+    depth, line = 0, None
+    for match in _BRACKETS.finditer(text):
+        if match.group() in "[{":
+            depth += 1
+            if depth > limits.DEPTH and line is None:
+                line = text.count("\n", 0, match.start()) + 1
+            if depth >= reaching:
+                return line
+        else:
+            depth -= 1
+            if depth <= 0:
+                depth, line = 0, None
+    return None
 
 
 @dataclass
@@ -82,10 +130,102 @@ def format_path(path: Path_) -> str:
     return out
 
 
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def bounds_problems(root: yaml.Node, file: str) -> list[Problem]:
+    """What in the node tree breaks the limits of :mod:`rules.limits`: a text too long, nesting
+    too deep, too many values (an alias counted as a copy of what it refers to), an alias inside
+    the value it refers to. The tree is walked once per distinct node, so an alias bomb costs no
+    more to measure than its few nodes."""
+    problems: list[Problem] = []
+    size: dict[int, int] = {}  # values under a node, itself included, aliases expanded
+    height: dict[int, int] = {}  # mappings and lists nested from a node down, itself included
+    open_: set[int] = set()  # nodes whose children are being measured
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in size:
+            continue
+        kids = _children(node)
+        if not children_done:
+            if key in open_:  # reached again from under itself
+                problems.append(Problem(file, _line(node), "",
+                                        "this value holds an alias of itself (it would never end)"))
+                return problems
+            if isinstance(node, yaml.ScalarNode) and len(node.value) > limits.TEXT_CHARS:
+                problems.append(Problem(file, _line(node), "",
+                                        f"a text of {len(node.value):,} characters: a text may have at most "
+                                        f"{limits.TEXT_CHARS:,} (docs/rule-language.md, Limits)"))
+            if kids:
+                open_.add(key)
+                stack.append((node, True))
+                stack.extend((kid, False) for kid in reversed(kids) if id(kid) not in size)
+                continue
+        open_.discard(key)
+        size[key] = 1 + sum(size[id(kid)] for kid in kids)
+        height[key] = 0 if isinstance(node, yaml.ScalarNode) else 1 + max((height[id(kid)] for kid in kids), default=0)
+    if height[id(root)] > limits.DEPTH:
+        node, depth = root, 1
+        while depth <= limits.DEPTH:
+            node = max(_children(node), key=lambda kid: height[id(kid)])
+            depth += 1
+        problems.append(_too_deep(file, _line(node)))
+    if size[id(root)] > limits.VALUES:
+        node = root
+        while True:
+            bigger = [kid for kid in _children(node) if size[id(kid)] > limits.VALUES]
+            if not bigger:
+                break
+            node = bigger[0]
+        what = "the file" if node is root else "this value"
+        problems.append(Problem(file, _line(node), "",
+                                f"{what} holds {size[id(node)]:,} values (each alias counted as a copy of what it "
+                                f"refers to): a file may hold at most {limits.VALUES:,} "
+                                "(docs/rule-language.md, Limits)"))
+    return problems
+
+
+def _too_deep(file: str, line: int | None) -> Problem:
+    return Problem(file, line, "", f"nested more than {limits.DEPTH} levels deep: mappings and lists may be nested "
+                                   f"{limits.DEPTH} deep at most (docs/rule-language.md, Limits)")
+
+
+def _deep_line(text: str) -> int | None:
+    """The line where nesting first goes deeper than the limit, read from the Python parser's
+    events (it keeps no tree and does not recurse, so any depth is fine; libyaml's scanner gives up
+    at 1,000 levels before it reports the first); None if it never does."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > limits.DEPTH:
+                    return int(event.start_mark.line) + 1 if event.start_mark else None
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None
+    return None
+
+
 def parse_yaml(text: str, file: str) -> Document:
-    """Parse ``text``; raise :class:`RuleFileError` with file and line on bad YAML."""
+    """Parse ``text``; raise :class:`RuleFileError` with file and line on bad YAML or on a
+    limit of :mod:`rules.limits` broken."""
     try:
         node = _compose(text)
+    except _TooDeep as exc:
+        raise RuleFileError([_too_deep(file, exc.line)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -104,6 +244,9 @@ def parse_yaml(text: str, file: str) -> Document:
     if node is None:
         doc.data = None
         return doc
+    bounds = bounds_problems(node, file)
+    if bounds:
+        raise RuleFileError(bounds)
     constructor = _Loader(text)
     problems: list[Problem] = []
     try:
@@ -112,8 +255,6 @@ def parse_yaml(text: str, file: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         raise RuleFileError([Problem(file, mark.line + 1 if mark else None, "",
                                      f"not allowed in a rule file: {exc.problem or exc.context}")]) from None
-    except RecursionError:
-        raise RuleFileError([Problem(file, None, "", "nested too deeply to read")]) from None
     if problems:
         raise RuleFileError(problems)
     return doc
@@ -160,11 +301,39 @@ def display_name(path: Path, root: Path | None) -> str:
         return str(path)
 
 
+def too_large_problem(name: str, size: int) -> Problem:
+    """A file over the size limit (:data:`rules.limits.FILE_BYTES`)."""
+    return Problem(name, None, "", f"the file has {size_text(size)}: a rule file may have at most "
+                                   f"{size_text(limits.FILE_BYTES)} (docs/rule-language.md, Limits)")
+
+
+def read_bytes(path: Path, display: str | None = None) -> bytes:
+    """The bytes of a YAML file, refused unread if it is not a regular file or is larger than
+    the limit (read no further than the limit, should it grow meanwhile)."""
+    name = display or str(path)
+    info = path.stat()
+    size = info.st_size
+    if not stat.S_ISREG(info.st_mode):
+        raise RuleFileError([Problem(name, None, "", "not a regular file: a rule file must be a plain file")])
+    if size > limits.FILE_BYTES:
+        raise RuleFileError([too_large_problem(name, size)])
+    with path.open("rb") as f:
+        data = f.read(limits.FILE_BYTES + 1)
+    if len(data) > limits.FILE_BYTES:
+        raise RuleFileError([too_large_problem(name, len(data))])
+    return data
+
+
 def read_yaml(path: Path, display: str | None = None) -> Document:
     """Read and parse a YAML file; ``display`` is the name used in error messages."""
     name = display or str(path)
+    data = read_bytes(path, name)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise RuleFileError([Problem(name, None, "", "not UTF-8 text: save the file as UTF-8")]) from None
-    return parse_yaml(text, name)
+    try:
+        return parse_yaml(text, name)
+    except MemoryError:
+        raise RuleFileError([Problem(name, None, "", "too large to read: the service ran out of memory "
+                                                     "(docs/rule-language.md, Limits)")]) from None
