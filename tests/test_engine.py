@@ -130,12 +130,15 @@ def test_busy_engine_is_an_error_not_a_wait_forever(fresh: PreparedGuide) -> Non
 
 
 def test_guides_with_the_same_compiled_rules_share_one_ruleset(registry: Any) -> None:
-    """Tromsø changes only settings the national rules do not compare with: its three phase
-    rulesets are the national ones; Øygarden adds a phase-3 rule (its school team at the decided
-    level 1): its phase 3 is its own."""
-    national, tromso, oygarden = (registry.prepared[g].engine for g in ("national", "tromso", "oygarden"))
+    """Tromsø and Øygarden change only settings the national rules do not compare with (an age range,
+    a deadline, a relay-log level equal to the national one) and texts: their three phase rulesets are
+    the national ones. Kvinnherad's youth consent age (15) is compared by the consent and participation
+    rules of phases 1 and 2: those are its own, its phase 3 is the national one."""
+    national, tromso, oygarden, kvinnherad = (registry.prepared[g].engine
+                                              for g in ("national", "tromso", "oygarden", "kvinnherad"))
     assert [tromso.shared[p] is national.shared[p] for p in (1, 2, 3)] == [True, True, True]
-    assert [oygarden.shared[p] is national.shared[p] for p in (1, 2, 3)] == [True, True, False]
+    assert [oygarden.shared[p] is national.shared[p] for p in (1, 2, 3)] == [True, True, True]
+    assert [kvinnherad.shared[p] is national.shared[p] for p in (1, 2, 3)] == [False, False, True]
 
 
 def test_unhandled_fact_gives_its_sid_back(fresh: PreparedGuide) -> None:

@@ -20,15 +20,21 @@ def test_every_guide_is_listed_with_version_and_digest(client: FlaskClient) -> N
     assert all(m["version"] and m["digest"].startswith("sha256:") for m in listed)
 
 
-def test_a_decision_names_the_local_team_and_the_relay_holder_title(client: FlaskClient) -> None:
-    # Øygarden: a concern at school is level 1 (rule 15); its guide adds the school's resource team
-    body = {"subject": {"kind": "child", "age": 10}, "reporter": {"service": "school"}, "signals": ["loneliness"]}
+def test_oygarden_opens_the_relay_log_from_level_2_with_its_own_rules(client: FlaskClient) -> None:
+    # Øygarden's relay-log page: the log is used from level 2 (two or more services), written in the
+    # cooperation meeting, on paper or electronic. A concern at school is level 1 (rule 15): no log yet,
+    # the contact teacher holds the relay, and no invented resource team is consulted any more.
+    body = {"subject": {"kind": "child", "age": 10}, "reporter": {"service": "school"}, "signals": ["loneliness"],
+            "consent": {"parents": "given"}}
     decision = client.post("/v1/municipalities/oygarden/decisions?lang=nb", json=body).get_json()
     actors = {(a["service"], a["role"]): a["label"] for a in decision["actors"]}
-    assert decision["level"] == 1
-    assert actors[("school", "relay_holder")] == "Kontaktlærer"
-    assert actors[("ressursteam", "consult")] == "Ressursteam (skole)"
-    assert decision["explanation"][-1]["rule"].startswith("oygarden.")  # municipal rules come last
+    assert decision["level"] == 1 and "open_relay_log" not in [s["code"] for s in decision["steps"]]
+    assert actors == {("school", "relay_holder"): "Kontaktlærer"}
+    assert not decision["explanation"][-1]["rule"].startswith("oygarden.")  # no rules of its own
+    body["status"] = {"current_level": 1, "measures_effective": "no"}
+    at_two = client.post("/v1/municipalities/oygarden/decisions?lang=nb", json=body).get_json()
+    log = next(s for s in at_two["steps"] if s["code"] == "open_relay_log")
+    assert at_two["level"] == 2 and "papir" in log["text"] and "16 år" in log["text"]
 
 
 def test_kvinnherad_moves_the_work_to_sampro_when_the_child_has_a_right_to_an_individual_plan(

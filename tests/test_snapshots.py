@@ -340,7 +340,21 @@ def test_a_link_to_a_file_outside_the_rule_folder_is_refused_unread(
     assert "tromso/rules/extra.yaml" in caplog.text
 
 
+LOCAL_RULE = """\
+group: local
+rules:
+  - id: leader_on_bullying
+    title: {nb: "Mobbing: drøft med leder", nn: "Mobbing: drøft med leiar", en: "Bullying: consult the leader"}
+    because: {nb: "Saken drøftes med leder.", nn: "Saka blir drøfta med leiar.", en: "Discuss it with the leader."}
+    when: {signal: bullying}
+    then: {steps: [discuss_with_leader]}
+"""
+
+
 def test_a_link_inside_the_rule_folder_is_followed(root: Path, tmp_path: Path) -> None:
+    # a rule file of its own (no bundled guide keeps one: their facts come from published pages)
+    (root / "oygarden" / "rules").mkdir()
+    (root / "oygarden" / "rules" / "teams.yaml").write_text(LOCAL_RULE, encoding="utf-8")
     plain = _store(root, tmp_path / "plain").get("oygarden")
     teams = root / "oygarden" / "rules" / "teams.yaml"
     teams.rename(root / "oygarden" / "teams-source.yaml")
