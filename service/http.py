@@ -60,8 +60,8 @@ class ApiError(Exception):
             for d in self.details[:MAX_DETAILS]
         ]
         if len(self.details) > MAX_DETAILS:
-            details.append({"field": "", "message": localise(Msg("more_problems", count=len(self.details) - MAX_DETAILS),
-                                                             lang), "suggestions": []})
+            more = Msg("more_problems", count=len(self.details) - MAX_DETAILS)
+            details.append({"field": "", "message": localise(more, lang), "suggestions": []})
         return {"error": {"code": self.code.value, "message": render(self.message_key, lang, **self.params),
                           "details": details}}
 
