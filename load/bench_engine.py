@@ -4,8 +4,8 @@ The same mix (scenario requests + generated cases, :mod:`load.mix`) goes through
 
   (a) the full decision path as users get it: :meth:`service.embed.Decider.decide_json` (the code
       the HTTP endpoint runs: identity-number scan, validate, evaluate, present, metrics and log,
-      and the response's JSON bytes), and, apart, its stages: validate (DecisionRequestSchema in
-      Context) → evaluate (engine + resolve) → dump (:func:`service.api.present`, then encoded), and
+      and the response's JSON bytes), and, apart, its stages: validate (:func:`service.api.parse_case`: the JSON-Schema
+      fast path, else the schema) → evaluate (engine + resolve) → dump (:func:`service.api.present`, then encoded), and
   (b) the plain-Python reference evaluator (:func:`toolkit.reference.evaluate_reference`) on the
       same parsed cases,
 
@@ -34,7 +34,7 @@ from load.mix import Item, build_mix
 from load.results import BUNDLED, RESULTS, percentile, publish
 from rules.evaluate import evaluate
 from schemas.request import DecisionRequestSchema
-from service.api import present
+from service.api import parse_case, present
 from service.embed import Decider
 from service.jsonout import encode
 from toolkit.reference import evaluate_reference
@@ -85,8 +85,7 @@ def run_block(items: list[Item], start: int, seconds: float, schema: DecisionReq
         decider.decide_json(item.guide.id, item.body, item.lang)
         out.full.append(clock() - t)
         t0 = clock()
-        with Context({"guide": item.guide}):
-            case = schema.load(item.body)
+        case = parse_case(item.guide, item.body)  # as the endpoint: the fast path, else the schema
         t1 = clock()
         decision = evaluate(item.prepared, case, item.lang)
         t2 = clock()

@@ -72,8 +72,11 @@ def _own_bodies() -> dict[str, list[dict[str, Any]]] | list[dict[str, Any]] | No
 
 
 def _fits(body: dict[str, Any], settings: dict[str, Any]) -> bool:
-    """Whether the guide's age range admits the body's subject (the one way guides differ in
-    what they accept among national requests)."""
+    """Whether a national request suits another guide: its age range admits the subject, and the
+    request names no pathway step (step ids are the national pathway's; a guide with its own
+    pathway answers 422 to them, as it should)."""
+    if isinstance(body.get("status"), dict) and body["status"].get("step") is not None:
+        return False
     subject = body.get("subject") or {}
     kind, age = subject.get("kind"), subject.get("age")
     if not isinstance(age, int):

@@ -38,7 +38,7 @@ from service.embed import Decider
 # the order of the table; "evaluate: …" rows split the evaluate row
 STAGES = (
     ("scan", "identity-number scan"),
-    ("validate", "validation (marshmallow load)"),
+    ("validate", "validation (JSON-Schema fast path, else marshmallow)"),
     ("evaluate", "evaluate (three asserts + resolve)"),
     ("engine_c", "  evaluate: durable_rules C calls"),
     ("encode", "  evaluate: encoding the facts"),

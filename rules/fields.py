@@ -70,14 +70,17 @@ FIELDS: dict[str, FieldSpec] = {
 }
 
 
+_ATTR_ABSENT = {path: (spec.attr, spec.absent) for path, spec in FIELDS.items()}  # what fact_attributes reads
+
+
 def fact_attributes(values: Mapping[str, Any]) -> dict[str, Any]:
     """Field values by path as the engine's fact carries them: by attribute, an absent value as
     the field's ``absent``, booleans as 0/1 (durable_rules compares mixed types as strings, so
     every attribute keeps one type)."""
     out: dict[str, Any] = {}
     for path, value in values.items():
-        spec = FIELDS[path]
-        out[spec.attr] = spec.absent if value is None else int(value) if isinstance(value, bool) else value
+        attr, absent = _ATTR_ABSENT[path]
+        out[attr] = absent if value is None else int(value) if value is True or value is False else value
     return out
 
 
