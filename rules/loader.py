@@ -62,7 +62,7 @@ def load_guide(folder: Path, baseline: Guide | None = None, root: Path | None = 
     if not guide_path.is_file():
         raise RuleFileError([Problem(display_name(guide_path, root), None, "", "missing guide.yaml")])
     rule_paths = sorted((folder / RULES_DIR).glob("*.yaml"))
-    _check_guide_size(folder, rule_paths, root)
+    check_guide_size(folder, rule_paths, root)
     guide_doc = read_yaml(guide_path, display_name(guide_path, root))
     problems: list[Problem] = []
     laws = baseline.laws if baseline is not None else None
@@ -137,7 +137,7 @@ def _out_of_memory(path: Path, root: Path | None) -> Problem:
     return Problem(display_name(path, root), None, "", f"too large to load: the service ran out of memory {_LIMITS}")
 
 
-def _check_guide_size(folder: Path, rule_paths: list[Path], root: Path | None) -> None:
+def check_guide_size(folder: Path, rule_paths: list[Path], root: Path | None) -> None:
     """Refuse a guide with too many rule files, a file too large or too many bytes in all,
     before any file is parsed."""
     where = display_name(folder / RULES_DIR, root)

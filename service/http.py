@@ -29,6 +29,9 @@ DRAIN_LIMIT = 16 * MAX_BODY  # what is read (and discarded) of an oversized body
 DRAIN_SECONDS = 5.0
 # what reading a body can raise when the client's transfer is broken (gunicorn's parser for chunks)
 BODY_READ_ERRORS = (OSError, ValueError, ParseException)
+# problems listed in one error; the rest are counted in a last detail ("and 9,900 more"), so
+# that a body of ten thousand unknown keys does not get a response of megabytes
+MAX_DETAILS = 100
 _NORWEGIAN = str.maketrans({"æ": "ae", "ø": "o", "å": "a"})
 # ISO 639 codes a client may send for a language the service speaks under another code
 _LANG_ALIASES = {"no": "nb", "nob": "nb", "nno": "nn", "eng": "en", "sme": "se"}
@@ -49,10 +52,16 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     def body(self, lang: str) -> dict[str, Any]:
+        """The envelope in ``lang``: at most MAX_DETAILS problems, then one that counts the rest; a
+        field path quotes at most 64 characters, as messages do (a key sent to us may be any size)."""
         details = [
-            {"field": d["field"], "message": localise(d["message"], lang), "suggestions": list(d["suggestions"])[:3]}
-            for d in self.details
+            {"field": excerpt(d["field"]), "message": localise(d["message"], lang),
+             "suggestions": list(d["suggestions"])[:3]}
+            for d in self.details[:MAX_DETAILS]
         ]
+        if len(self.details) > MAX_DETAILS:
+            more = Msg("more_problems", count=len(self.details) - MAX_DETAILS)
+            details.append({"field": "", "message": localise(more, lang), "suggestions": []})
         return {"error": {"code": self.code.value, "message": render(self.message_key, lang, **self.params),
                           "details": details}}
 
@@ -61,8 +70,9 @@ def details_from(messages: Any, prefix: str = "") -> list[dict[str, Any]]:
     """Marshmallow's nested messages as envelope details with ``a.b[1].c`` field paths; an unknown
     field is suggested the closest of the fields its object takes."""
     details = []
-    for path, message, suggestions in flatten(messages):
-        if isinstance(message, Msg) and message.key == "unknown_field_of" and path and not suggestions:
+    for number, (path, message, suggestions) in enumerate(flatten(messages)):
+        if (number < MAX_DETAILS and isinstance(message, Msg) and message.key == "unknown_field_of" and path
+                and not suggestions):  # only the problems ApiError.body shows
             suggestions = tuple(closest(path[-1], str(message.params["valid"]).split(", ")))
         details.append({"field": field_path(path, prefix), "message": message, "suggestions": suggestions})
     return details

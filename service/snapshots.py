@@ -35,6 +35,7 @@ from pathlib import Path
 from rules.catalog import CATALOG_FILE
 from rules.errors import Problem, RuleFileError
 from rules.laws import LAWS_FILE
+from rules.loader import check_guide_size
 from rules.pathway import PATHWAY_FILE
 from rules.rulefile import RULES_DIR
 
@@ -103,10 +104,15 @@ class Snapshots:
         """Copy the files of the guide in ``folder`` (under the rule folder ``root``) into a fresh
         staging root; return the staging root (the copy is ``staging root / gid``). Raises
         RuleFileError for a link that leads outside ``root``, OSError if a file cannot be read (a
-        dangling link, a folder named like a file, a file deleted meanwhile)."""
+        dangling link, a folder named like a file, a file deleted meanwhile).
+
+        The size limits of rules/limits.py are checked from the files' sizes before anything is
+        copied, with the loader's own check and errors: a guide with a 50 MB file or thousands of
+        rule files is refused without filling the state directory with a copy of it."""
         outside = outside_links(folder, root)
         if outside:
             raise RuleFileError(outside)
+        check_guide_size(folder, sorted((folder / RULES_DIR).glob("*.yaml")), root)
         staging = self.dir / "staging"
         try:
             staging.mkdir(parents=True, exist_ok=True)

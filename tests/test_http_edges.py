@@ -265,6 +265,38 @@ def test_an_error_message_quotes_at_most_64_characters_of_an_unknown_value(clien
     assert len(resp.get_data()) < 40_000
 
 
+
+@pytest.mark.parametrize("where", ["body", "subject"])
+def test_an_unknown_field_name_is_not_echoed_whole_in_the_field_path(client: FlaskClient, where: str) -> None:
+    """Regression: a 10 KB unknown key gave a 10 KB 422, its name repeated whole as the field."""
+    key = "x" * 10_000
+    body = {**CASE, key: 1} if where == "body" else {**CASE, "subject": {"kind": "child", "age": 9, key: 1}}
+    resp = client.post(DECISIONS, json=body)
+    assert resp.status_code == 422
+    [detail] = resp.get_json()["error"]["details"]
+    prefix = "" if where == "body" else "subject."
+    assert detail["field"] == prefix + "x" * (63 - len(prefix)) + "…"  # 64 characters, as a quoted value
+    assert len(resp.get_data()) < 1000
+
+
+def test_ten_thousand_unknown_fields_list_a_hundred_problems_and_count_the_rest(client: FlaskClient) -> None:
+    """Regression: 10,000 unknown keys gave a 1.3 MB 422 listing each of them."""
+    body = {**CASE, **{f"k{i}": 1 for i in range(10_000)}}
+    resp = client.post(f"{DECISIONS}?lang=en", json=body)
+    assert resp.status_code == 422
+    details = resp.get_json()["error"]["details"]
+    assert len(details) == 101
+    assert all(d["message"].startswith("unknown field") for d in details[:100])
+    assert {d["field"] for d in details[:100]} <= set(body) - set(CASE)
+    assert details[100] == {"field": "", "message": "and 9900 more not listed here", "suggestions": []}
+    assert len(resp.get_data()) < 20_000
+    # one problem over the bound is counted too; exactly the bound is listed whole
+    for extra, listed in ((101, 101), (100, 100)):
+        resp = client.post(f"{DECISIONS}?lang=en", json={**CASE, **{f"k{i}": 1 for i in range(extra)}})
+        details = resp.get_json()["error"]["details"]
+        assert len(details) == listed
+        assert (details[-1]["message"] == "and 1 more not listed here") == (extra == 101)
+
 @pytest.mark.parametrize(("method", "path", "headers"), [
     ("GET", "/v1/municipalities/" + "y" * 10_000, {}),
     ("POST", "/v1/municipalities/" + "y" * 10_000 + "/decisions", {}),

@@ -372,3 +372,61 @@ def test_a_link_outside_is_refused_without_a_state_directory(root: Path, tmp_pat
     store = _store(root, blocker / "state")
     error = store.status["tromso"].last_error
     assert error and "outside the rule folder" in error[0] and SECRET_KEY_NAME not in error[0]
+
+
+# --- staging is bounded like loading --------------------------------------------------------------
+
+def _largest_file_and_count(folder: Path) -> tuple[int, int]:
+    sizes = [p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink()]
+    return max(sizes, default=0), len(sizes)
+
+
+def _copies_made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    copied: list[str] = []
+    real = shutil.copyfile
+
+    def counting(src: Any, dst: Any, **kw: Any) -> Any:
+        copied.append(Path(src).name)
+        return real(src, dst, **kw)
+
+    monkeypatch.setattr("service.snapshots.shutil.copyfile", counting)
+    return copied
+
+
+def test_staging_copies_no_file_of_a_guide_over_the_size_limit(root: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: a guide's files were copied into the state directory, a 50 MB file whole,
+    before the loader found the file over its 256 KiB limit."""
+    state = tmp_path / "state"
+    store = _store(root, state)
+    accepted = store.get("tromso")
+    assert accepted is not None
+    copied = _copies_made(monkeypatch)
+    with (root / "tromso" / "rules" / "huge.yaml").open("wb") as f:
+        f.truncate(50 * 2**20)  # sparse: 50 MB of size, no disk used
+    store.check()
+
+    error = store.status["tromso"].last_error
+    assert error == ["tromso/rules/huge.yaml: the file has 50.0 MiB: a rule file may have at most 256 KiB "
+                     "(docs/rule-language.md, Limits)"]
+    assert copied == []  # refused before any file of the guide was copied
+    largest, _ = _largest_file_and_count(state)
+    assert largest < 2**20
+    assert store.get("tromso") is accepted  # the last accepted version still serves
+
+
+def test_staging_copies_nothing_of_a_guide_with_too_many_rule_files(root: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same for a guide of thousands of small rule files: refused from the listing."""
+    state = tmp_path / "state"
+    store = _store(root, state)
+    _, files_before = _largest_file_and_count(state)
+    copied = _copies_made(monkeypatch)
+    for n in range(2000):
+        (root / "tromso" / "rules" / f"r{n:04}.yaml").write_text("group: local\nrules: []\n", encoding="utf-8")
+    store.check()
+
+    error = store.status["tromso"].last_error
+    assert error and error[0].startswith("tromso/rules: 2,000 rule files: a guide may have at most 100")
+    assert copied == []
+    assert _largest_file_and_count(state)[1] == files_before
