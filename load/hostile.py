@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -114,8 +115,20 @@ def wait_for(check: Callable[[], bool], timeout: float) -> float:
 
 
 def tromso_error(url: str) -> list[str] | None:
-    error = status(url)["guides"].get("tromso", {}).get("last_reload_error")
+    return _problems(status(url))
+
+
+def _problems(answer: dict[str, Any]) -> list[str] | None:
+    error = answer["guides"].get("tromso", {}).get("last_reload_error")
     return None if error is None else list(error["problems"])
+
+
+def _about(problems: list[str] | None, files: dict[str, str]) -> bool:
+    """The error names one of ``files``, or no rule file at all (a guide-wide limit)."""
+    if not problems:
+        return False
+    named = re.match(r"tromso/rules/([^:]+):", problems[0])
+    return named is None or named.group(1) in files
 
 
 def every_worker(url: str, workers: int, check: Callable[[dict[str, Any]], bool]) -> bool:
@@ -124,9 +137,6 @@ def every_worker(url: str, workers: int, check: Callable[[dict[str, Any]], bool]
     return all(check(status(url)) for _ in range(3 * workers))
 
 
-def _tromso_refused(answer: dict[str, Any]) -> bool:
-    return answer["guides"]["tromso"]["last_reload_error"] is not None
-
 
 def run_case(url: str, workers: list[int], root: Path, name: str, files: dict[str, str],
              timeout: float) -> dict[str, Any]:
@@ -134,9 +144,20 @@ def run_case(url: str, workers: list[int], root: Path, name: str, files: dict[st
     before = {pid: memory(pid) for pid in workers}
     write_files(rules, files)
     try:
-        took = wait_for(lambda: tromso_error(url) is not None, timeout)
-        refused_by_all = wait_for(lambda: every_worker(url, len(workers), _tromso_refused), timeout)
-        error = tromso_error(url) or []
+        # a worker that has not yet seen the previous case's files go may still show its error:
+        # wait for an error about this case's files, from every worker
+        seen: list[list[str]] = []
+
+        def refused() -> bool:
+            problems = tromso_error(url)
+            if _about(problems, files):
+                seen.append(problems or [])
+            return bool(seen)
+
+        took = wait_for(refused, timeout)
+        refused_by_all = wait_for(lambda: every_worker(
+            url, len(workers), lambda answer: _about(_problems(answer), files)), timeout)
+        error = seen[0]
         time.sleep(1)  # let the workers settle before reading their memory
         after = {pid: memory(pid) for pid in workers}
         version = f"2026.{int(time.time() * 1000) % 100000}"
