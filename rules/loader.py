@@ -22,7 +22,7 @@ from rules.catalog import CATALOG_FILE, load_catalog
 from rules.checks import unset_setting_problems
 from rules.digest import guide_digest
 from rules.errors import Problem, RuleFileError
-from rules.grammar import GuideFileSchema
+from rules.grammar import NAME, GuideFileSchema
 from rules.inherit import inherited_rules, municipal_catalog, settings_problems, weakening_problems
 from rules.laws import LAWS_FILE, check_catalog_citations
 from rules.limits import size_text
@@ -191,13 +191,26 @@ def _read_rule_files(paths: list[Path], inherited: int, problems: list[Problem],
     return docs
 
 
+def refused_reason(folder: Path) -> str | None:
+    """Why a folder beside the guides is not a guide (None: it is one). The service and
+    ``bti check`` both leave such folders (``tromso.bak``, ``my guide``) unloaded and say why."""
+    if not NAME.match(folder.name):
+        return ("not a guide: a guide's folder is named by its id (lower-case letters, digits and _, "
+                "starting with a letter)")
+    if not (folder / GUIDE_FILE).is_file():
+        return "not a guide: it has no guide.yaml"
+    return None
+
+
 @dataclass(frozen=True)
 class Registry:
     """Every guide under a root folder, by id, prepared to decide; ``errors`` has the guides that
-    failed to load. ``guides`` is the same guides as plain data."""
+    failed to load, ``skipped`` the folders that are not guides, with the reason. ``guides`` is the
+    same guides as plain data."""
 
     prepared: Mapping[str, PreparedGuide] = field(default_factory=dict)
     errors: Mapping[str, RuleFileError] = field(default_factory=dict)
+    skipped: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
     def guides(self) -> Mapping[str, Guide]:
@@ -214,11 +227,16 @@ def load_registry(root: Path) -> Registry:
     except RuleFileError as exc:
         return Registry(errors={NATIONAL: exc})
     prepared[NATIONAL] = prepare(national)
+    skipped: dict[str, str] = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name != NATIONAL):
-        if not (folder / GUIDE_FILE).is_file():
+        if folder.name.startswith("."):
+            continue
+        reason = refused_reason(folder)
+        if reason is not None:
+            skipped[folder.name] = reason
             continue
         try:
             prepared[folder.name] = prepare(load_guide(folder, national, root))
         except RuleFileError as exc:
             errors[folder.name] = exc
-    return Registry(prepared, errors)
+    return Registry(prepared, errors, skipped)

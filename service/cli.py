@@ -170,6 +170,7 @@ def _folder_to_check(raw: str) -> Path:
 
 def _check(args: argparse.Namespace) -> int:
     from rules.checks import lint_guide, status_problems
+    from rules.errors import Problem
     from rules.loader import load_registry
 
     folders = [_folder_to_check(raw) for raw in args.paths]
@@ -178,6 +179,11 @@ def _check(args: argparse.Namespace) -> int:
         root = _root_of(path)
         registry = load_registry(root)
         wanted = None if path.resolve() == root else path.resolve().name
+        for name, reason in sorted(registry.skipped.items()):
+            if wanted is None:  # the service leaves these folders unloaded too (docs/operations.md)
+                print(Problem(f"{name}/", None, "", f"{reason}; the service does not load it",
+                              severity="warning"))
+                warnings += 1
         for guide_id, error in sorted(registry.errors.items()):
             if wanted and guide_id not in (wanted, NATIONAL):
                 continue

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rules.errors import Problem, RuleFileError
-from rules.grammar import NAME
-from rules.loader import GUIDE_FILE, NATIONAL, RULES_DIR, Registry, load_guide
+from rules.loader import NATIONAL, RULES_DIR, Registry, load_guide, refused_reason
 from rules.model import Guide
 from rules.prepare import PreparedGuide, prepare
 from rules.yamlsource import display_name
@@ -56,16 +55,6 @@ def _fingerprint(folder: Path) -> Print:
             continue
         out.append((name, stat.st_size, stat.st_mtime_ns, stat.st_ino))
     return tuple(out)
-
-
-def refused_reason(folder: Path) -> str | None:
-    """Why a folder of the rule folder is not a guide (None: it is one)."""
-    if not NAME.match(folder.name):
-        return ("not a guide: a guide's folder is named by its id (lower-case letters, digits and _, "
-                "starting with a letter)")
-    if not (folder / GUIDE_FILE).is_file():
-        return "not a guide: it has no guide.yaml"
-    return None
 
 
 class GuideStore:

@@ -139,3 +139,19 @@ def test_the_engines_lost_states_are_on_metrics(app: Flask) -> None:
     body = app.test_client().get("/metrics").get_data(as_text=True)
     found = re.search(r"^bti_engine_lost_states (\S+)$", body, re.MULTILINE)
     assert found and float(found.group(1)) == engine.lost_states()
+
+
+def test_bti_check_warns_of_a_stray_folder_as_the_service_refuses_it(
+        root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # bti check used to load tromso.bak and fail it as a guide whose id does not match its folder,
+    # while the service left the folder unloaded: the two now give the same verdict
+    from service.cli import main
+
+    shutil.copytree(root / "tromso", root / "tromso.bak")
+    (root / "notes").mkdir()
+    assert main(["check", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "tromso.bak/: not a guide: a guide's folder is named by its id" in out
+    assert "notes/: not a guide: it has no guide.yaml" in out
+    assert "0 error(s), 2 warning(s)" in out
+    assert "tromso.bak" not in "".join(line for line in out.splitlines(keepends=True) if line.startswith("ok "))
