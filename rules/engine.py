@@ -7,9 +7,13 @@ timers, events or stored messages. What it keeps from the engine is the real wor
 network built from the ruleset, matching each asserted fact, and the agenda of rules to fire,
 read back one action at a time (``start_action_for_state`` / ``complete_and_start_action``).
 
-Each evaluation runs in a fresh state whose sid comes from a pool of sids whose 32-bit FNV-1a
-hashes (how the engine finds a state) are distinct, and the state is deleted afterwards whatever
-happens. docs/engine-design.md lists the engine's sharp edges this module works around.
+Each assert goes into a state of its own: a sid from a pool of sids whose 32-bit FNV-1a hashes
+(how the engine finds a state) are distinct, so no two evaluations in flight share one. The fact
+is retracted as soon as its fired rules are read, which leaves the state empty for the next
+evaluation that takes the sid: making a state costs the engine about 8 KB of cleared memory per
+rule, as much as the match itself, so states are kept and reused, not made per assert. A state
+that could not be emptied is deleted. docs/engine-design.md lists the engine's sharp edges this
+module works around.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import queue
 import threading
+import time
+from collections import deque
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -78,7 +83,10 @@ _CREATE_ERRORS = {
 class SharedRuleset:
     """One C ruleset with its pool of sids. Guides whose phase compiles to the same ruleset text
     share it (357 guides compile to a few dozen distinct phase rulesets; sharing took a worker
-    from 471 to 131 MB, docs/performance.md). Freed when no engine refers to it."""
+    from 471 to 131 MB, docs/performance.md). Freed when no engine refers to it.
+
+    Free sids are a stack: the sid given back last is taken first, so a worker deciding one case
+    at a time keeps reusing one warm state per ruleset instead of cycling through the pool."""
 
     def __init__(self, key: str, text: str) -> None:
         with _names_lock:
@@ -92,9 +100,12 @@ class SharedRuleset:
         self.refs = 0
         self._new_sids = distinct_sids()
         self.issued: list[str] = []
-        self.sids: queue.SimpleQueue[str] = queue.SimpleQueue()
-        for _ in range(SID_POOL_SIZE):
-            self.sids.put(self._next_sid())
+        # sids whose state exists and has had an action started: such a state can be deleted
+        # (deleting one on which no action ever started crashes the engine)
+        self.started: set[str] = set()
+        self._free: deque[str] = deque(self._next_sid() for _ in range(SID_POOL_SIZE))
+        self._freed = threading.Condition()
+        self._waiting = 0
         self.lost_states = 0
 
     def _next_sid(self) -> str:
@@ -104,17 +115,57 @@ class SharedRuleset:
 
     def take_sid(self, timeout: float) -> str:
         try:
-            return self.sids.get(timeout=timeout)
-        except queue.Empty:
-            raise EngineError("the rule engine is busy: no free session") from None
+            return self._free.pop()  # atomic: no lock on the common path
+        except IndexError:
+            pass
+        deadline = time.monotonic() + timeout
+        with self._freed:
+            self._waiting += 1
+            try:
+                while True:
+                    try:
+                        return self._free.pop()
+                    except IndexError:
+                        pass
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise EngineError("the rule engine is busy: no free session")
+                    self._freed.wait(min(left, 0.05))
+            finally:
+                self._waiting -= 1
 
-    def give_back(self, sid: str, state_deleted: bool) -> None:
-        if not state_deleted:
-            # Deleting a state on which no action started crashes the engine
-            # (docs/engine-design.md); leave it, and give the pool a new sid in its place.
-            self.lost_states += 1
-            sid = self._next_sid()
-        self.sids.put(sid)
+    def give_back(self, sid: str, clean: bool) -> None:
+        """Return ``sid`` to the pool. ``clean``: its state holds no fact (or it has none)."""
+        if not clean:
+            sid = self._discard(sid)
+        self._free.append(sid)
+        if self._waiting:
+            with self._freed:
+                self._freed.notify()
+
+    def _discard(self, sid: str) -> str:
+        """The state of ``sid`` may hold a fact or unread actions: delete it, so the sid can be
+        used again; when that is not safe, leave it and give the pool a new sid in its place."""
+        if sid in self.started:
+            self.started.discard(sid)
+            try:
+                _engine.delete_state(self.handle, sid)
+                return sid
+            except Exception:  # the engine raises when the sid has no state: nothing to free
+                return sid
+        self.lost_states += 1
+        return self._next_sid()
+
+    def free(self) -> None:
+        """Delete the kept states, then the ruleset (the engine's own ``delete_ruleset`` does not
+        free its states' memory)."""
+        for sid in self.started:
+            try:
+                _engine.delete_state(self.handle, sid)
+            except Exception:  # already gone: nothing to free
+                continue
+        self.started.clear()
+        _engine.delete_ruleset(self.handle)
 
 
 _shared: dict[str, SharedRuleset] = {}
@@ -144,13 +195,13 @@ def _release(shared: SharedRuleset) -> None:
         if shared.refs > 0:
             return
         del _shared[shared.key]
-    _engine.delete_ruleset(shared.handle)
+    shared.free()
 
 
 class Session:
-    """One evaluation in the engine: each fact asserted in a fresh state of its phase's ruleset,
-    under a sid no other live state of that ruleset has, deleted as soon as its fired rules are
-    read (states left live made every assert two to five times slower, measured)."""
+    """One evaluation in the engine: each fact asserted into a state of its phase's ruleset that
+    no other evaluation in flight uses, and retracted as soon as its fired rules are read (a
+    state left holding facts made every assert two to five times slower, measured)."""
 
     def __init__(self, engine: RuleEngine, timeout: float) -> None:
         self._engine = engine
@@ -166,11 +217,12 @@ class Session:
             raise EngineError(f"the rule engine did not handle the case (no ruleset for phase {phase!r})")
         shared, names = plan
         self._facts += 1
+        fid = f"f{self._facts}"
         sid = shared.take_sid(self._timeout)
         # only the attributes this phase's rules read: less to encode and to match
         body = dict(fact) if names is None else {name: fact[name] for name in names if name in fact}
-        body.update(t=phase, id=f"f{self._facts}", sid=sid)
-        handle, deleted = shared.handle, False
+        body.update(t=phase, id=fid, sid=sid)
+        handle, clean = shared.handle, False
         try:
             try:
                 status, state_handle = _engine.assert_fact(handle, encode_fact(body))
@@ -184,6 +236,8 @@ class Session:
             sentinels = self._engine.sentinels
             try:
                 started = _engine.start_action_for_state(handle, state_handle)
+                if started:
+                    shared.started.add(sid)
                 message = started[1] if started else None
                 while message:
                     # the fired rule's name: the first key of the message '{"<rule>": {...}}'
@@ -192,14 +246,14 @@ class Session:
                         # a rule whose condition has "or" fires once per branch that matches
                         fired.append(name)
                     message = _engine.complete_and_start_action(handle, state_handle)
+                # retracting needs only the fact's sid and id
+                _engine.retract_fact(handle, f'{{"sid":"{sid}","id":"{fid}"}}')
             except Exception as exc:
                 raise EngineError(f"the rule engine failed while firing rules: {exc}") from exc
-            if started:
-                _engine.delete_state(handle, sid)
-                deleted = True
+            clean = True
             return fired
         finally:
-            shared.give_back(sid, deleted)
+            shared.give_back(sid, clean)
 
 
 class RuleEngine:
@@ -265,7 +319,7 @@ class RuleEngine:
 
     def free_sids(self) -> int:
         """Free sids over this guide's rulesets (SID_POOL_SIZE each when nothing runs)."""
-        return sum(s.sids.qsize() for s in self.shared.values())
+        return sum(len(s._free) for s in self.shared.values())
 
     def close(self) -> None:
         """Release the rulesets once no session uses them any more."""

@@ -100,7 +100,7 @@ def test_live_states_sees_a_state_the_engine_holds(prepared: PreparedGuide) -> N
     c_engine.start_action_for_state(shared.handle, state)
     assert prepared.engine.live_states() == 1
     c_engine.delete_state(shared.handle, sid)
-    shared.give_back(sid, state_deleted=True)
+    shared.give_back(sid, clean=True)
     with prepared.engine.session() as session:
         session.assert_fact(dict(prepared.fact_template, t=1, kind="child", age=10))
         assert prepared.engine.free_sids() == SID_POOL_SIZE * 3  # the sid went back with its state
@@ -125,7 +125,7 @@ def test_busy_engine_is_an_error_not_a_wait_forever(fresh: PreparedGuide) -> Non
             session.assert_fact(dict(fresh.fact_template, t=1, kind="child", age=10))
     finally:
         for sid in taken:
-            shared.give_back(sid, state_deleted=True)
+            shared.give_back(sid, clean=True)
     assert_engine_clean(fresh.engine)
 
 
@@ -144,6 +144,64 @@ def test_guides_with_the_same_compiled_rules_share_one_ruleset(registry: Any) ->
 def test_unhandled_fact_gives_its_sid_back(fresh: PreparedGuide) -> None:
     with pytest.raises(EngineError, match="did not handle"), fresh.engine.session() as session:
         session.assert_fact(dict(fresh.fact_template, t=9, kind="child", age=10))
+    assert_engine_clean(fresh.engine)
+
+
+class _FailingRetract:
+    """The C module as rules.engine sees it, with ``retract_fact`` failing once."""
+
+    def __init__(self, module: Any) -> None:
+        self._module, self.failed = module, False
+
+    def retract_fact(self, handle: int, text: str) -> Any:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("Could not retract fact, error code: 999")
+        return self._module.retract_fact(handle, text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+
+def test_a_state_that_could_not_be_emptied_is_deleted_and_its_sid_reused(
+        fresh: PreparedGuide, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rules.engine
+
+    fact = dict(fresh.fact_template, t=1, kind="child", age=10)
+    with fresh.engine.session() as session:
+        expected = session.assert_fact(fact)  # the phase-1 state now exists and is kept
+    shared = fresh.engine.shared[1]
+    sid = shared.take_sid(1.0)
+    shared.give_back(sid, clean=True)
+    failing = _FailingRetract(rules.engine._engine)
+    monkeypatch.setattr(rules.engine, "_engine", failing)
+    with pytest.raises(EngineError, match="failed while firing"), fresh.engine.session() as session:
+        session.assert_fact(fact)
+    assert failing.failed
+    assert fresh.engine.live_states() == 0  # the fact it could not retract went with its state
+    assert fresh.engine.lost_states == 0
+    assert shared.take_sid(1.0) == sid  # the same sid, with a new state made on its next use
+    shared.give_back(sid, clean=True)
+    with fresh.engine.session() as session:
+        assert session.assert_fact(fact) == expected
+    assert_engine_clean(fresh.engine)
+
+
+def test_one_case_at_a_time_reuses_one_state_per_phase(fresh: PreparedGuide) -> None:
+    """Free sids are a stack: sequential decisions keep taking the sid given back last, so the
+    engine keeps one (emptied) state per phase instead of making one per assert."""
+    rulesets = list(fresh.engine.shared.values())  # shared with other guides' engines in this process
+    before = [set(shared.started) for shared in rulesets]
+    next_sid = [shared.take_sid(1.0) for shared in rulesets]
+    for shared, sid in zip(rulesets, next_sid, strict=True):
+        shared.give_back(sid, clean=True)
+    for age in range(5, 15):
+        evaluate(fresh, Case(subject_kind="child", age=age, reporter="school", signals={}), "nb")
+    assert [shared.started - old for shared, old in zip(rulesets, before, strict=True)] == \
+        [{sid} - old for sid, old in zip(next_sid, before, strict=True)]
+    assert [shared.take_sid(1.0) for shared in rulesets] == next_sid
+    for shared, sid in zip(rulesets, next_sid, strict=True):
+        shared.give_back(sid, clean=True)
     assert_engine_clean(fresh.engine)
 
 
