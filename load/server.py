@@ -54,16 +54,18 @@ def _ready(url: str) -> bool:
 
 @contextmanager
 def bti_serve(root: Path, workers: int = 2, reload_interval: float = 5.0, log: Path | None = None,
-              timeout: float = 120.0, env: dict[str, str] | None = None) -> Iterator[Server]:
+              timeout: float = 120.0, env: dict[str, str] | None = None,
+              cwd: Path | None = None) -> Iterator[Server]:
     """``bti serve`` with its production defaults (gunicorn sync workers, access log, reloads
-    checked every ``reload_interval`` seconds) on 127.0.0.1 only."""
+    checked every ``reload_interval`` seconds) on 127.0.0.1 only; ``cwd``: serve the code of
+    another source tree (its packages come first on the path), for A/B comparisons."""
     port = free_port()
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers), "--municipalities", str(root), "--reload-interval", str(reload_interval)],
-        stdout=out, stderr=subprocess.STDOUT if log else subprocess.DEVNULL, cwd=ROOT,
+        stdout=out, stderr=subprocess.STDOUT if log else subprocess.DEVNULL, cwd=cwd or ROOT,
         env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:

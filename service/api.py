@@ -17,6 +17,7 @@ from rules.case import Case
 from rules.decision import Decision
 from rules.errors import EngineError, StepError
 from rules.evaluate import evaluate
+from rules.loader import Registry
 from rules.messages import field_path
 from rules.model import DEFAULT_LANGUAGE, NATIONAL, Guide
 from rules.model import LANGUAGES as RULE_LANGUAGES
@@ -40,6 +41,7 @@ from service.catalog_view import catalog_body, municipality_body
 from service.http import ApiError, current_language, details_from, read_json, unknown_guide
 from service.observe import metrics, metrics_response
 from service.openapi import Access, documented, operation_of
+from service.read_cache import read_cache
 from service.wire import as_fragment, present, present_json
 
 api = Blueprint("api", __name__)
@@ -76,12 +78,12 @@ _request_schema = DecisionRequestSchema()
 _batch_schema = BatchRequestSchema()
 
 
-def _guide(municipality: str) -> Guide:
-    return _prepared(municipality).guide
+def _guide(municipality: str, registry: Registry | None = None) -> Guide:
+    return _prepared(municipality, registry).guide
 
 
-def _prepared(municipality: str) -> PreparedGuide:
-    registry = store_of(current_app).registry
+def _prepared(municipality: str, registry: Registry | None = None) -> PreparedGuide:
+    registry = registry or store_of(current_app).registry
     prepared = registry.prepared.get(municipality)
     if prepared is None:
         raise unknown_guide(municipality, registry.prepared, registry.errors)
@@ -237,11 +239,10 @@ def post_batch(municipality: str) -> Any:
 def list_municipalities() -> Any:
     _check_lang()
     lang = current_language()
-    guides = store_of(current_app).registry.guides.values()
-    return MunicipalityListSchema().dump({"municipalities": [
-        {"id": gd.id, "name": gd.name.in_lang(lang), "version": gd.version, "digest": gd.digest, "status": gd.status}
-        for gd in guides
-    ]})
+    registry = store_of(current_app).registry
+    return read_cache().response(registry, ("municipalities", lang), lambda: MunicipalityListSchema().dump(
+        {"municipalities": [{"id": gd.id, "name": gd.name.in_lang(lang), "version": gd.version, "digest": gd.digest,
+                             "status": gd.status} for gd in registry.guides.values()]}))
 
 
 @api.get("/v1/municipalities/<municipality>")
@@ -249,9 +250,12 @@ def list_municipalities() -> Any:
             response=MunicipalitySchema, description="The guide", languages=True,
             errors=(ErrorCode.UNKNOWN_MUNICIPALITY, ErrorCode.INVALID_REQUEST, ErrorCode.GUIDE_UNAVAILABLE))
 def get_municipality(municipality: str) -> Any:
-    guide = _guide(municipality)
+    registry = store_of(current_app).registry
+    guide = _guide(municipality, registry)
     _check_lang()
-    return MunicipalitySchema().dump(municipality_body(guide, current_language()))
+    lang = current_language()
+    return read_cache().response(registry, ("municipality", guide.id, lang),
+                                 lambda: MunicipalitySchema().dump(municipality_body(guide, lang)))
 
 
 @api.get("/v1/catalog")
@@ -260,8 +264,10 @@ def get_municipality(municipality: str) -> Any:
             errors=(ErrorCode.INVALID_REQUEST, ErrorCode.GUIDE_UNAVAILABLE))
 def get_catalog() -> Any:
     _check_lang()
-    guide = _guide(NATIONAL)
-    return catalog_body(guide.catalog, current_language())
+    registry = store_of(current_app).registry
+    guide = _guide(NATIONAL, registry)
+    lang = current_language()
+    return read_cache().response(registry, ("catalog", lang), lambda: catalog_body(guide.catalog, lang))
 
 
 @api.get("/healthz")
