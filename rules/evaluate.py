@@ -19,10 +19,10 @@ from rules.case import Case, case_fact
 from rules.decision import Decision
 from rules.errors import EngineError
 from rules.fields import FIELDS, PHASE_ATTR, fact_attributes
-from rules.model import LANGUAGES, URGENT_STEPS, Rule
+from rules.model import LANGUAGES, URGENT_STEPS, LevelCall, Rule
 from rules.pathway_resolve import check_step
 from rules.prepare import PreparedGuide
-from rules.resolve import decide_level, first_hits, ladder_level, resolve
+from rules.resolve import decide_level, first_hits, merge, resolve
 
 _LATER = {phase: {f.attr for f in FIELDS.values() if f.phase > phase} for phase in (1, 2)}
 
@@ -33,6 +33,43 @@ def _fired(prepared: PreparedGuide, names: list[str]) -> list[Rule]:
         return [rules[index[name]] for name in names if name not in pathway]
     except KeyError as exc:
         raise EngineError(f"the engine fired an unknown rule {exc}") from None
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: a key of the merged outcome
+class Hits:
+    """What the rules one phase fired mean for the case: the rules kept (``hit: first`` applied),
+    and what the next phases need from them. A function of the fired rules' names alone, so each
+    prepared guide keeps it by those names (a decision looks it up instead of working it out)."""
+
+    rules: tuple[Rule, ...]
+    held: frozenset[int]  # the pathway conditions that hold (phase 1)
+    levels: tuple[LevelCall, ...]  # the levels the rules call for
+    consent_from: str | None  # whose consent the first rule that says so requires
+    urgent: bool  # a rule gives an urgent step
+    suspected: bool  # a rule sets parents_suspected
+
+
+HITS_LIMIT = 4096  # entries per prepared guide; emptied when full
+
+
+def _hits(prepared: PreparedGuide, phase: int, names: list[str]) -> Hits:
+    key = (phase, tuple(names))
+    found: Hits | None = prepared.hits.get(key)
+    if found is None:
+        rules = tuple(first_hits(_fired(prepared, names)))
+        pathway = prepared.compiled.pathway_rules
+        found = Hits(
+            rules=rules,
+            held=frozenset(pathway[n] for n in names if n in pathway),
+            levels=tuple(r.then.level for r in rules if r.then.level is not None),
+            consent_from=next((r.then.consent_from for r in rules if r.then.consent_from), None),
+            urgent=any(not URGENT_STEPS.isdisjoint(r.then.steps) for r in rules),
+            suspected=any("parents_suspected" in r.then.sets for r in rules),
+        )
+        if len(prepared.hits) >= HITS_LIMIT:
+            prepared.hits.clear()
+        prepared.hits[key] = found
+    return found
 
 
 @dataclass
@@ -51,16 +88,13 @@ def evaluate(prepared: PreparedGuide, case: Case, lang: str = "nb", trace: Trace
     fact: dict[str, Any] = case_fact(case, guide.catalog, prepared.fact_template)
     with prepared.engine.session() as session:
         fact[PHASE_ATTR] = 1
-        names = session.assert_fact(fact)
-        phase1 = first_hits(_fired(prepared, names))
+        first = _hits(prepared, 1, session.assert_fact(fact))
+        phase1 = first.rules
         # the pathway's step and deadline conditions that hold (decided with the phase-1 rules)
-        pathway_rules = prepared.compiled.pathway_rules
-        held = frozenset(pathway_rules[n] for n in names if n in pathway_rules)
+        held = first.held
         check_step(guide, case, held)
-        ladder = ladder_level(phase1, case)
-        required_from = next((r.then.consent_from for r in phase1 if r.then.consent_from), None)
-        urgent = any(not URGENT_STEPS.isdisjoint(r.then.steps) for r in phase1)
-        suspected = any("parents_suspected" in r.then.sets for r in phase1)
+        ladder = max((call.resolve(case.current_level) for call in first.levels), default=0)
+        required_from, urgent, suspected = first.consent_from, first.urgent, first.suspected
         fact[PHASE_ATTR] = 2
         fact.update(fact_attributes({
             "decision.ladder_level": ladder,
@@ -69,14 +103,23 @@ def evaluate(prepared: PreparedGuide, case: Case, lang: str = "nb", trace: Trace
             "consent.required_from": required_from,
             "consent.answer": case.consent_answer(required_from),
         }))
-        phase2 = first_hits(_fired(prepared, session.assert_fact(fact)))
+        second = _hits(prepared, 2, session.assert_fact(fact))
+        phase2 = second.rules
         levels = decide_level(ladder, [*phase1, *phase2])
         fact[PHASE_ATTR] = 3
         fact.update(fact_attributes({"decision.level": levels.decided}))
-        phase3 = first_hits(_fired(prepared, session.assert_fact(fact)))
+        third = _hits(prepared, 3, session.assert_fact(fact))
+        phase3 = third.rules
     if trace is not None:
         trace.facts = [{k: v for k, v in fact.items() if k not in _LATER[1]} | {PHASE_ATTR: 1},
                        {k: v for k, v in fact.items() if k not in _LATER[2]} | {PHASE_ATTR: 2}, dict(fact)]
-        trace.fired = [phase1, phase2, phase3]
-    return resolve(guide, case, [*phase1, *phase2, *phase3], levels, required_from, lang, prepared.outputs,
-                   held, paused=urgent or suspected)
+        trace.fired = [list(phase1), list(phase2), list(phase3)]
+    fired = [*phase1, *phase2, *phase3]
+    key = (first, second, third)
+    merged = prepared.merged.get(key)
+    if merged is None:
+        if len(prepared.merged) >= HITS_LIMIT:
+            prepared.merged.clear()
+        merged = prepared.merged[key] = merge(fired, prepared.outputs)
+    return resolve(guide, case, fired, levels, required_from, lang, prepared.outputs, held,
+                   paused=urgent or suspected, merged=merged)

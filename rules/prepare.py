@@ -5,7 +5,8 @@ needs besides it sits on the :class:`PreparedGuide`."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from rules.case import fact_template
 from rules.compiler import SENTINEL_PREFIX, CompiledGuide, compile_rules
@@ -24,6 +25,10 @@ class PreparedGuide:
     engine: RuleEngine
     fact_template: Mapping[str, int]
     outputs: Outputs
+    # what a phase's fired rules mean, by the rule names the engine gave (rules.evaluate)
+    hits: dict[tuple[int, tuple[str, ...]], Any] = field(default_factory=dict)
+    # the merged outcome of the three phases' hits, by those hits (rules.evaluate)
+    merged: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     def close(self) -> None:
         """Release the engine's rulesets once no evaluation uses them any more."""

@@ -15,7 +15,7 @@ from operator import attrgetter
 
 from rules.case import Case
 from rules.decision import ActorOut, ConsentOut, Decision, ExplanationOut, ForbiddenOut, PathwayOut, StepOut
-from rules.model import INVOLVED_REF, REPORTER_REF, ROLES, URGENT_STEPS, Catalog, Guide, Rule, StepInfo
+from rules.model import INVOLVED_REF, REPORTER_REF, ROLES, URGENT_STEPS, ActorRef, Catalog, Guide, Rule, StepInfo
 from rules.pathway_resolve import contact_out, resolve_pathway
 
 
@@ -70,26 +70,16 @@ def _fits(step: StepInfo, case: Case) -> bool:
     return step.min_age is None or case.age >= step.min_age
 
 
-def resolve_steps(fired: Sequence[Rule], case: Case, catalog: Catalog,
-                  order: Mapping[str, int] | None = None) -> list[str]:
-    """The steps the fired rules give, less those forbidden, not fitting the subject or dropped by
-    another step given, in the catalog's order (``order``: that order, looked up once per guide)."""
-    codes = {code for r in fired for code in r.then.steps}
-    removed = {step for r in fired for f in r.then.forbidden for step in catalog.forbidden[f].removes}
-    codes = {c for c in codes if c not in removed and _fits(catalog.steps[c], case)}
-    codes = {c for c in codes if codes.isdisjoint(catalog.steps[c].dropped_when)}
-    if order is None:
-        return sorted(codes, key=lambda c: catalog.steps[c].order)
-    return sorted(codes, key=order.__getitem__)
-
-
 _ROLE_RANK = {role: i for i, role in enumerate(ROLES)}
 
 
 def resolve_actors(fired: Sequence[Rule], steps: Iterable[str], case: Case, catalog: Catalog,
-                   order: Mapping[str, int] | None = None) -> list[tuple[str, str]]:
+                   order: Mapping[str, int] | None = None,
+                   refs: Iterable[ActorRef] | None = None) -> list[tuple[str, str]]:
+    """The (service, role) pairs of the decision, in role order then the catalog's order of
+    services; ``refs``: the fired rules' actors, when already gathered (:class:`Merged`)."""
     pairs: list[tuple[str, str]] = []
-    for ref in [a for r in fired for a in r.then.actors]:
+    for ref in [a for r in fired for a in r.then.actors] if refs is None else refs:
         if ref.service == REPORTER_REF:
             pairs.append((case.reporter, ref.role))
         elif ref.service == INVOLVED_REF:
@@ -107,6 +97,42 @@ def resolve_actors(fired: Sequence[Rule], steps: Iterable[str], case: Case, cata
         order = {code: i for i, code in enumerate(catalog.services)}
     last = len(order)
     return sorted(kept, key=lambda p: (_ROLE_RANK[p[1]], order.get(p[0], last)))
+
+
+@dataclass(frozen=True, eq=False)
+class Merged:
+    """What a set of fired rules gives before the case's own parts are applied: their steps less
+    the forbidden ones (in the catalog's order; which fit the subject is the case's part), the
+    forbidden actions, the rules in explanation order and their actors. A function of the fired
+    rules alone, so an evaluation keeps it by them (rules.evaluate)."""
+
+    steps: tuple[str, ...]
+    forbidden: tuple[str, ...]
+    explained: tuple[Rule, ...]
+    actors: tuple[ActorRef, ...]
+
+
+def merge(fired: Sequence[Rule], outputs: Outputs) -> Merged:
+    """The case-independent part of :func:`resolve` for ``fired``."""
+    codes = {code for r in fired for code in r.then.steps}
+    forbidden = {f for r in fired for f in r.then.forbidden}
+    removed = {step for f in forbidden for step in outputs.catalog.forbidden[f].removes}
+    key = outputs.explanation_key
+    return Merged(
+        steps=tuple(sorted(codes - removed, key=outputs.step_order.__getitem__)),
+        forbidden=tuple(sorted(forbidden, key=outputs.forbidden_order.__getitem__)),
+        explained=tuple(sorted(fired, key=lambda r: key[r.id])),
+        actors=tuple(a for r in fired for a in r.then.actors),
+    )
+
+
+def fitting_steps(merged: Merged, case: Case, catalog: Catalog) -> list[str]:
+    """The merged steps that fit the case's subject (its kind, its age), less those dropped by
+    another step given, in the catalog's order."""
+    steps = catalog.steps
+    fit = [c for c in merged.steps if _fits(steps[c], case)]
+    given = set(fit)
+    return [c for c in fit if given.isdisjoint(steps[c].dropped_when)]
 
 
 def matched_signals(rule: Rule, case: Case) -> tuple[str, ...]:
@@ -132,6 +158,7 @@ class Outputs:
     def __init__(self, guide: Guide) -> None:
         self._guide = guide
         self._catalog, self._settings, self._pathway = guide.catalog, guide.settings, guide.pathway
+        self.catalog = guide.catalog
         self._steps: dict[tuple[str, str, str, tuple[str, ...]], StepOut] = {}
         self._actors: dict[tuple[str, str, str], ActorOut] = {}
         self._forbidden: dict[tuple[str, str], ForbiddenOut] = {}
@@ -205,26 +232,26 @@ class Outputs:
 
 def resolve(guide: Guide, case: Case, fired: Sequence[Rule], levels: Levels, required_from: str | None,
             lang: str, outputs: Outputs | None = None, held: Set[int] = frozenset(),
-            paused: bool = False) -> Decision:
+            paused: bool = False, merged: Merged | None = None) -> Decision:
     """The decision from the rules that ``fired``; ``outputs`` reuses the entries made before (the
     guide's :class:`Outputs`); ``held`` are the pathway conditions that hold for the case,
-    ``paused`` whether rule 7's condition holds (urgent, or parents suspected: the pathway waits)."""
+    ``paused`` whether rule 7's condition holds (urgent, or parents suspected: the pathway waits);
+    ``merged``: :func:`merge` of ``fired``, when the caller keeps it."""
     catalog = guide.catalog
     made = outputs or Outputs(guide)
-    steps = resolve_steps(fired, case, catalog, made.step_order)
-    forbidden = sorted({f for r in fired for f in r.then.forbidden}, key=made.forbidden_order.__getitem__)
-    explanation_key = made.explanation_key
-    explained = sorted(fired, key=lambda r: explanation_key[r.id])
+    if merged is None:
+        merged = merge(fired, made)
+    steps = fitting_steps(merged, case, catalog)
     answer = case.consent_answer(required_from)
-    actors = resolve_actors(fired, steps, case, catalog, made.service_order)
+    actors = resolve_actors(fired, steps, case, catalog, made.service_order, merged.actors)
     return Decision(
         municipality=guide.id, version=guide.version, digest=guide.digest, status=guide.status, lang=lang,
         level=levels.decided, level_name=guide.level_name(levels.decided, lang),
         urgent=not URGENT_STEPS.isdisjoint(steps),
         actors=tuple(made.actor(s, r, lang) for s, r in actors),
         steps=tuple(made.step(c, case, lang) for c in steps),
-        forbidden=tuple(made.forbidden(f, lang) for f in forbidden),
+        forbidden=tuple(made.forbidden(f, lang) for f in merged.forbidden),
         consent=ConsentOut(required_from, answer == "given", levels.blocks_level),
-        explanation=tuple(made.explanation(r, case, lang) for r in explained),
+        explanation=tuple(made.explanation(r, case, lang) for r in merged.explained),
         pathway=made.pathway(case, held, levels.decided, paused, lang),
     )

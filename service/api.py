@@ -9,12 +9,12 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request
 from marshmallow import ValidationError
 from marshmallow.experimental.context import Context
 
 from rules.case import Case
-from rules.decision import ContactOut, Decision, PathwayOut
+from rules.decision import Decision
 from rules.errors import EngineError, StepError
 from rules.evaluate import evaluate
 from rules.loader import Registry
@@ -42,6 +42,7 @@ from service.http import ApiError, current_language, details_from, read_json, un
 from service.observe import metrics, metrics_response
 from service.openapi import Access, documented, operation_of
 from service.read_cache import read_cache
+from service.wire import as_fragment, present, present_json
 
 api = Blueprint("api", __name__)
 log = logging.getLogger("bti.api")
@@ -98,63 +99,6 @@ def _check_lang() -> None:
         raise ApiError(ErrorCode.INVALID_REQUEST, details=_lang_problems())
 
 
-def decision_id() -> str:
-    """A random UUID, version 4, as 32 hex digits: what ``uuid.uuid4().hex`` gives, without
-    making the UUID object (a third of its cost)."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = raw[6] & 0x0F | 0x40  # version 4
-    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 9562 variant
-    return raw.hex()
-
-
-def present(decision: Decision) -> dict[str, Any]:
-    """The decision as the JSON object of docs/api.md (a fresh ``decision_id`` each time).
-
-    Built by hand rather than by ``DecisionSchema.dump``, which cost about 120 µs a decision (a
-    third of the whole path, measured by load/bench_engine.py); the schema still defines the
-    response for the OpenAPI document, and tests/test_http.py checks the two give the same JSON."""
-    consent = decision.consent
-    return {
-        "decision_id": decision_id(),
-        "municipality": decision.municipality,
-        "ruleset": {"version": decision.version, "digest": decision.digest, "status": decision.status},
-        "lang": decision.lang,
-        "level": decision.level,
-        "level_name": decision.level_name,
-        "urgent": decision.urgent,
-        "actors": [{"service": a.service, "role": a.role, "label": a.label} for a in decision.actors],
-        "steps": [{"code": s.code, "kind": s.kind, "text": s.text, "legal_basis": list(s.legal_basis),
-                   "guidance": list(s.guidance), "due_days": s.due_days,
-                   "contact": _contact(s.contact)} for s in decision.steps],
-        "forbidden": [{"code": f.code, "text": f.text, "legal_basis": list(f.legal_basis),
-                       "guidance": list(f.guidance)} for f in decision.forbidden],
-        "consent": {"required_from": consent.required_from, "satisfied": consent.satisfied,
-                    "blocks_level": consent.blocks_level},
-        "explanation": [{"rule": e.rule, "title": e.title, "because": e.because, "signals": list(e.signals)}
-                        for e in decision.explanation],
-        "pathway": _pathway(decision.pathway),
-    }
-
-
-def _contact(contact: ContactOut | None) -> dict[str, Any] | None:
-    return None if contact is None else {"label": contact.label, "phone": contact.phone, "url": contact.url}
-
-
-def _pathway(pathway: PathwayOut | None) -> dict[str, Any] | None:
-    if pathway is None:
-        return None
-    return {
-        "level": pathway.level, "title": pathway.title, "paused": pathway.paused,
-        "steps": [{"id": s.id, "number": s.number, "title": s.title, "text": s.text,
-                   "who": [{"service": a.service, "role": a.role, "label": a.label} for a in s.who],
-                   "due_days": s.due_days, "due_from": s.due_from,
-                   "tools": [{"id": t.id, "title": t.title, "url": t.url} for t in s.tools],
-                   "outcomes": [{"when": o.when, "go": o.go, "step": o.step, "text": o.text} for o in s.outcomes],
-                   "status": s.status} for s in pathway.steps],
-        "teams": [{"service": t.service, "label": t.label, "text": t.text, "url": t.url} for t in pathway.teams],
-    }
-
-
 def parse_case(guide: Guide, body: Any, prefix: str = "") -> Case:
     """One request body validated against ``guide``; ApiError 422 lists every problem."""
     case = fast_case(guide, body)  # a valid body skips marshmallow, and usually the scan (schemas/fastpath.py)
@@ -177,42 +121,68 @@ def parse_case(guide: Guide, body: Any, prefix: str = "") -> Case:
     return loaded
 
 
-def decide(prepared: PreparedGuide, case: Case, lang: str) -> dict[str, Any]:
-    """Decide a validated case: the response body, counted and logged as a decision given."""
-    guide = prepared.guide
-    started = time.perf_counter()
+def decision_id() -> str:
+    """A random UUID, version 4, as 32 hex digits: what ``uuid.uuid4().hex`` gives, without
+    making the UUID object (a third of its cost)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 9562 variant
+    return raw.hex()
+
+
+def _decision(prepared: PreparedGuide, case: Case, lang: str) -> Decision:
+    """The engine's decision of a validated case, or the ApiError that answers it."""
     try:
         # the rule files' texts are in nb, nn and en; a language added to the catalogues only
         # (docs/translation.md) gets the guide's texts in bokmål, and the decision says so in `lang`
-        body_out = present(evaluate(prepared, case, lang if lang in RULE_LANGUAGES else DEFAULT_LANGUAGE))
+        return evaluate(prepared, case, lang if lang in RULE_LANGUAGES else DEFAULT_LANGUAGE)
     except StepError as exc:
         raise ApiError(ErrorCode.INVALID_REQUEST, details=[
             {"field": exc.field, "message": exc.message, "suggestions": list(exc.suggestions)}]) from None
     except EngineError:
+        guide = prepared.guide
         log.exception("engine error", extra={"fields": {"event": "engine_error", "municipality": guide.id,
                                                            "digest": guide.digest}})
         raise ApiError(ErrorCode.INTERNAL_ERROR) from None
-    observe_decision(guide, body_out, started)
+
+
+def decide(prepared: PreparedGuide, case: Case, lang: str) -> dict[str, Any]:
+    """Decide a validated case: the response body, counted and logged as a decision given."""
+    started = time.perf_counter()
+    decision = _decision(prepared, case, lang)
+    decided_id = decision_id()
+    body_out = present(decision, decided_id)
+    observe_decision(prepared.guide, decision, decided_id, started)
     return body_out
+
+
+def decide_json(prepared: PreparedGuide, case: Case, lang: str) -> bytes:
+    """:func:`decide`, as the response's JSON bytes (each entry encoded once per guide: service/wire.py)."""
+    started = time.perf_counter()
+    decision = _decision(prepared, case, lang)
+    decided_id = decision_id()
+    encoded = present_json(decision, decided_id)
+    observe_decision(prepared.guide, decision, decided_id, started)
+    return encoded
 
 
 _decision_counters: dict[tuple[str, int], Any] = {}  # (guide, level) → its labelled counter, looked up once
 
 
-def observe_decision(guide: Guide, body_out: dict[str, Any], started: float) -> None:
+def observe_decision(guide: Guide, decision: Decision, decided_id: str, started: float) -> None:
     """A decision given: counted, and logged with codes only (never the request's content).
 
     The record is made and handled directly: ``log.info`` would first walk the stack for the
     caller's file and line, which no handler here prints (a sixth of the log line's cost)."""
-    key = (guide.id, body_out["level"])
+    key = (guide.id, decision.level)
     counter = _decision_counters.get(key)
     if counter is None:
         counter = _decision_counters[key] = metrics().decisions.labels(guide.id, str(key[1]))
     counter.inc()
     if log.isEnabledFor(logging.INFO):
         log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "decision", (), None, extra={"fields": {
-            "event": "decision", "decision_id": body_out["decision_id"], "municipality": guide.id,
-            "version": guide.version, "decided_level": body_out["level"], "urgent": body_out["urgent"],
+            "event": "decision", "decision_id": decided_id, "municipality": guide.id,
+            "version": guide.version, "decided_level": decision.level, "urgent": decision.urgent,
             "ms": round((time.perf_counter() - started) * 1000, 3)}}))
 
 
@@ -224,22 +194,23 @@ def post_decision(municipality: str) -> Any:
     return decide_request(municipality)
 
 
-def decide_request(municipality: str) -> dict[str, Any]:
+def decide_request(municipality: str) -> Response:
     """The decision for this request's body (and ?lang=), or the ApiError that answers it."""
     prepared = _prepared(municipality)
-    return decide_body(prepared, read_json(request), current_language(), _lang_problems())
+    case = body_case(prepared, read_json(request), _lang_problems())
+    return Response(decide_json(prepared, case, current_language()) + b"\n", mimetype="application/json")
 
 
-def decide_body(prepared: PreparedGuide, body: Any, lang: str, lang_problems: list[dict[str, Any]]) -> dict[str, Any]:
-    """One request body decided (the HTTP view and :class:`service.embed.Decider` both call this);
-    ApiError 422 lists the body's problems together with ``lang_problems`` (a bad ``?lang=``)."""
+def body_case(prepared: PreparedGuide, body: Any, lang_problems: list[dict[str, Any]]) -> Case:
+    """The case of one request body (the HTTP view and :class:`service.embed.Decider` both call
+    this); ApiError 422 lists the body's problems together with ``lang_problems`` (a bad ``?lang=``)."""
     try:
         case = parse_case(prepared.guide, body)
     except ApiError as exc:
         raise ApiError(ErrorCode.INVALID_REQUEST, details=lang_problems + exc.details) from None
     if lang_problems:  # before deciding: a request answered with 422 is never decided, counted or logged
         raise ApiError(ErrorCode.INVALID_REQUEST, details=lang_problems)
-    return decide(prepared, case, lang)
+    return case
 
 
 @api.post("/v1/municipalities/<municipality>/decisions/batch")
@@ -267,7 +238,8 @@ def post_batch(municipality: str) -> Any:
     results: list[dict[str, Any]] = []
     for index, case in enumerate(cases):
         try:
-            results.append({"index": index, "decision": decide(prepared, parse_case(prepared.guide, case), lang)})
+            decided = decide_json(prepared, parse_case(prepared.guide, case), lang)
+            results.append({"index": index, "decision": as_fragment(decided)})
         except ApiError as exc:
             results.append({"index": index, **exc.body(lang)})
     return {"decisions": results}

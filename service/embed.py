@@ -13,19 +13,23 @@ HTTP status the endpoint would answer with.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import i18n
 from i18n import DEFAULT_LANGUAGE
+from rules.case import Case
 from rules.errors import BTIError
 from rules.loader import Registry, load_registry
 from rules.messages import closest
+from rules.prepare import PreparedGuide
 from schemas.i18n import Msg
-from service.api import decide_body
+from service.api import body_case, decide, decide_json
 from service.http import ApiError, unknown_guide
-from service.jsonout import encode
 from service.paths import BUNDLED
+
+T = TypeVar("T")
 
 
 class DecisionRefused(BTIError):
@@ -48,6 +52,15 @@ class Decider:
     def decide(self, municipality: str, body: Any, lang: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
         """The decision for ``body`` (the parsed JSON of a request) by ``municipality``'s guide in
         ``lang``; raises :class:`DecisionRefused` where the endpoint answers with an error."""
+        return self._decided(municipality, body, lang, decide)
+
+    def decide_json(self, municipality: str, body: Any, lang: str = DEFAULT_LANGUAGE) -> bytes:
+        """:meth:`decide`, encoded as the endpoint encodes it: the response body's UTF-8 JSON
+        (without the endpoint's final newline)."""
+        return self._decided(municipality, body, lang, decide_json)
+
+    def _decided(self, municipality: str, body: Any, lang: str,
+                 give: Callable[[PreparedGuide, Case, str], T]) -> T:
         problems: list[dict[str, Any]] = []
         message_lang = lang
         if lang not in i18n.LANGUAGES:  # as ?lang= over HTTP: a problem, listed with the body's
@@ -58,11 +71,6 @@ class Decider:
             prepared = self.registry.prepared.get(municipality)
             if prepared is None:
                 raise unknown_guide(municipality, self.registry.prepared, self.registry.errors)
-            return decide_body(prepared, body, message_lang, problems)
+            return give(prepared, body_case(prepared, body, problems), message_lang)
         except ApiError as exc:
             raise DecisionRefused(exc.status, exc.body(message_lang)) from None
-
-    def decide_json(self, municipality: str, body: Any, lang: str = DEFAULT_LANGUAGE) -> bytes:
-        """:meth:`decide`, encoded as the endpoint encodes it: the response body's UTF-8 JSON
-        (without the endpoint's final newline)."""
-        return encode(self.decide(municipality, body, lang))
