@@ -9,6 +9,7 @@ import os
 import time
 from typing import Any
 
+import orjson
 from flask import Flask, Response, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -63,11 +64,22 @@ def metrics() -> Metrics:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message and the record's ``fields``."""
+    """One JSON object per line: time, level, logger, message and the record's ``fields``.
+
+    Encoded by orjson (compact, non-ASCII text as UTF-8; a decision's line took about a tenth of
+    the request's server time with :mod:`json`); a value orjson cannot encode (a lone surrogate,
+    an integer over 64 bits) falls back to :func:`json.dumps`, so what could be logged before
+    still is."""
+
+    _stamp: tuple[int, str] = (-1, "")  # the last second formatted, and its text
 
     def format(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        stamp = self._stamp
+        if stamp[0] != second:
+            stamp = self._stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
         entry: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "ts": f"{stamp[1]}.{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -80,7 +92,10 @@ class JsonFormatter(logging.Formatter):
                 tb = tb.tb_next
             where = f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}" if tb else ""
             entry["error"] = f"{type(exc).__name__} at {where}"
-        return json.dumps(entry, ensure_ascii=False)
+        try:
+            return orjson.dumps(entry, option=orjson.OPT_NON_STR_KEYS).decode()
+        except TypeError:
+            return json.dumps(entry, ensure_ascii=False)
 
 
 def configure_logging() -> None:
