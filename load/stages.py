@@ -1,7 +1,7 @@
 """Where the time of one decision goes, stage by stage: the stage table of docs/performance.md.
 
-The bench mix (:mod:`load.mix`) goes through :meth:`service.embed.Decider.decide` (the code the
-HTTP endpoint runs) and then the response is encoded as the HTTP view encodes it. Each stage's
+The bench mix (:mod:`load.mix`) goes through :meth:`service.embed.Decider.decide_json` (the code
+the HTTP endpoint runs, up to the response's JSON bytes). Each stage's
 function is wrapped with a timer for the run (the real code, not a copy of it), and per decision
 the time of every stage is summed; the table gives each stage's median over the decisions.
 
@@ -25,14 +25,11 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
-
 import rules.engine
 import rules.evaluate
 import service.api
 from load.mix import build_mix
 from load.results import BUNDLED, RESULTS, load_average, percentile, publish
-from service.app import configure_json
 from service.embed import Decider
 
 # the order of the table; "evaluate: …" rows split the evaluate row
@@ -44,12 +41,10 @@ STAGES = (
     ("encode", "  evaluate: encoding the facts"),
     ("resolve", "  evaluate: resolve"),
     ("around", "  evaluate: Python around the asserts"),
-    ("present", "present (the response object)"),
+    ("present", "present: the response's JSON (entries encoded once)"),
     ("observe", "metrics + log call"),
     ("other", "the rest of decide (language, lookup, calls)"),
-    ("decide", "Decider.decide, whole"),
-    ("response", "HTTP only: the response (JSON encoding)"),
-    ("full", "in-process full path (decide + encoding)"),
+    ("full", "in-process full path (Decider.decide_json)"),
 )
 
 _current: dict[str, int] = {}
@@ -98,7 +93,7 @@ def instrumented() -> Iterator[None]:
         stack.enter_context(_patched(service.api, "identity_numbers", "scan", consume=True))
         stack.enter_context(_patched(service.api, "parse_case", "parse"))
         stack.enter_context(_patched(service.api, "evaluate", "evaluate"))
-        stack.enter_context(_patched(service.api, "present", "present"))
+        stack.enter_context(_patched(service.api, "present_json", "present"))
         stack.enter_context(_patched(service.api, "observe_decision", "observe"))
         stack.enter_context(_patched(rules.evaluate, "resolve", "resolve"))
         stack.enter_context(_patched(rules.engine, "encode_fact", "encode"))
@@ -113,11 +108,8 @@ def instrumented() -> Iterator[None]:
 def profile(root: Path, seconds: float) -> dict[str, Any]:
     decider = Decider(root)
     items, _ = build_mix(decider.registry.prepared, root)
-    app = Flask(__name__)
-    configure_json(app)
-    encode = app.json.response  # what Flask does with the dict a view returns
-    for item in items:  # warm up: every step entry made, every code path run once
-        encode(decider.decide(item.guide.id, item.body, item.lang))
+    for item in items:  # warm up: every entry made and encoded, every code path run once
+        decider.decide_json(item.guide.id, item.body, item.lang)
     gc.collect()
     gc.freeze()  # as bench_engine's headline: the loaded guides out of the collector's way
     samples: dict[str, list[int]] = {stage: [] for stage, _ in STAGES}
@@ -127,20 +119,18 @@ def profile(root: Path, seconds: float) -> dict[str, Any]:
         item = items[i % len(items)]
         i += 1
         t = _clock()  # the same decision unwrapped, for the overhead of the wrappers
-        encode(decider.decide(item.guide.id, item.body, item.lang))
+        decider.decide_json(item.guide.id, item.body, item.lang)
         plain.append(_clock() - t)
         _current.clear()
         with instrumented():
             t0 = _clock()
-            body = decider.decide(item.guide.id, item.body, item.lang)
+            decider.decide_json(item.guide.id, item.body, item.lang)
             t1 = _clock()
-            encode(body)
-            t2 = _clock()
         got = dict(_current)
-        got["decide"], got["response"], got["full"] = t1 - t0, t2 - t1, t2 - t0
+        got["full"] = t1 - t0
         got["validate"] = got.get("parse", 0) - got.get("scan", 0)
         got["around"] = got["evaluate"] - got.get("engine_c", 0) - got.get("encode", 0) - got.get("resolve", 0)
-        got["other"] = got["decide"] - sum(got.get(s, 0) for s in ("scan", "validate", "evaluate", "present",
+        got["other"] = got["full"] - sum(got.get(s, 0) for s in ("scan", "validate", "evaluate", "present",
                                                                        "observe"))
         for stage, _ in STAGES:
             samples[stage].append(got.get(stage, 0))

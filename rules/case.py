@@ -64,14 +64,18 @@ def request_values(case: Case, catalog: Catalog) -> dict[str, Any]:
     }
 
 
-def case_fact(case: Case, catalog: Catalog, template: Mapping[str, Any]) -> dict[str, Any]:
-    """The phase-1 fact: the case as flat attributes (see :func:`rules.fields.fact_attributes`)."""
-    fact = dict(template)
-    for code, rank in case.signals.items():
-        fact[SIGNAL_ATTR_PREFIX + code] = rank
+def case_changes(case: Case, catalog: Catalog) -> dict[str, Any]:
+    """The attributes of the case's fact that differ from :func:`fact_template` (its signals, the
+    services involved) or are not in it (the request's fields): the fact is the template with these."""
+    fact: dict[str, Any] = {SIGNAL_ATTR_PREFIX + code: rank for code, rank in case.signals.items()}
     for code in case.services_involved:
         fact[SERVICE_ATTR_PREFIX + code] = 1
     fact.update(fact_attributes(request_values(case, catalog)))
     fact[MAX_STRENGTH_ATTR] = max(case.signals.values(), default=0)
     fact[INVOLVED_COUNT_ATTR] = len(case.services_involved)
     return fact
+
+
+def case_fact(case: Case, catalog: Catalog, template: Mapping[str, Any]) -> dict[str, Any]:
+    """The phase-1 fact: the case as flat attributes (see :func:`rules.fields.fact_attributes`)."""
+    return {**template, **case_changes(case, catalog)}

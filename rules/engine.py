@@ -217,18 +217,24 @@ class Session:
         self._engine._exit()
 
     def assert_fact(self, fact: Mapping[str, Any]) -> list[str]:
-        """Assert ``fact`` (its ``t`` names the phase); the names of the rules it fired, in the
-        order the engine fired them (sentinel rules left out)."""
+        """Assert ``fact`` (its ``t`` names the phase; an attribute it leaves out has the value of
+        the engine's template, or is absent); the names of the rules it fired, in the order the
+        engine fired them (sentinel rules left out)."""
         phase = fact.get("t")
         plan = self._engine.plans.get(phase)  # type: ignore[arg-type]
         if plan is None:
             raise EngineError(f"the rule engine did not handle the case (no ruleset for phase {phase!r})")
-        shared, names = plan
+        shared, names, base = plan
         self._facts += 1
         fid = f"f{self._facts}"
         sid = shared.take_sid(self._timeout)
-        # only the attributes this phase's rules read: less to encode and to match
-        body = dict(fact) if names is None else {name: fact[name] for name in names if name in fact}
+        if names is None:
+            body = dict(fact)
+        else:
+            # only the attributes this phase's rules read (less to encode and to match): those the
+            # fact gives, the rest at the guide's template value
+            body = base.copy()
+            body.update({name: value for name, value in fact.items() if name in names})
         body.update(t=phase, id=fid, sid=sid)
         handle, clean = shared.handle, False
         try:
@@ -272,7 +278,8 @@ class RuleEngine:
     the last session ends (a reload swaps engines under requests in flight)."""
 
     def __init__(self, name: str, rulesets: Mapping[int, Mapping[str, Any]], sentinels: frozenset[str],
-                 attributes: Mapping[int, tuple[str, ...]] | None = None) -> None:
+                 attributes: Mapping[int, tuple[str, ...]] | None = None,
+                 template: Mapping[str, Any] | None = None) -> None:
         self.name = name
         self.shared: dict[int, SharedRuleset] = {}
         try:
@@ -285,8 +292,14 @@ class RuleEngine:
         self.sentinels = sentinels
         # the attributes each phase's rules read (none given: facts are sent whole)
         self.attributes = {phase: tuple(names) for phase, names in (attributes or {}).items()}
-        # per phase, what an assert looks up: the ruleset and the attributes to send
-        self.plans = {phase: (shared, self.attributes.get(phase)) for phase, shared in self.shared.items()}
+        # per phase, what an assert looks up: the ruleset, the attributes to send and the values
+        # of those a fact leaves out (``template``: the guide's fact with every attribute absent)
+        template = template or {}
+        self.plans: dict[int, tuple[SharedRuleset, frozenset[str] | None, dict[str, Any]]] = {}
+        for phase, shared in self.shared.items():
+            names = self.attributes.get(phase)
+            base = {} if names is None else {name: template[name] for name in names if name in template}
+            self.plans[phase] = (shared, None if names is None else frozenset(names), base)
         self._lock = threading.Lock()
         self._active = 0
         self._closed = False

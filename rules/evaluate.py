@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rules.case import Case, case_fact
+from rules.case import Case, case_changes
 from rules.decision import Decision
 from rules.errors import EngineError
 from rules.fields import FIELDS, PHASE_ATTR, fact_attributes
@@ -85,7 +85,8 @@ def evaluate(prepared: PreparedGuide, case: Case, lang: str = "nb", trace: Trace
     if lang not in LANGUAGES:
         raise ValueError(f"unsupported language {lang!r}")
     guide = prepared.guide
-    fact: dict[str, Any] = case_fact(case, guide.catalog, prepared.fact_template)
+    # the case's attributes that are not at the template's value: the engine fills in the rest
+    fact: dict[str, Any] = case_changes(case, guide.catalog)
     with prepared.engine.session() as session:
         fact[PHASE_ATTR] = 1
         first = _hits(prepared, 1, session.assert_fact(fact))
@@ -111,8 +112,9 @@ def evaluate(prepared: PreparedGuide, case: Case, lang: str = "nb", trace: Trace
         third = _hits(prepared, 3, session.assert_fact(fact))
         phase3 = third.rules
     if trace is not None:
+        fact = {**prepared.fact_template, **fact}
         trace.facts = [{k: v for k, v in fact.items() if k not in _LATER[1]} | {PHASE_ATTR: 1},
-                       {k: v for k, v in fact.items() if k not in _LATER[2]} | {PHASE_ATTR: 2}, dict(fact)]
+                       {k: v for k, v in fact.items() if k not in _LATER[2]} | {PHASE_ATTR: 2}, fact]
         trace.fired = [list(phase1), list(phase2), list(phase3)]
     fired = [*phase1, *phase2, *phase3]
     key = (first, second, third)

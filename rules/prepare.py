@@ -39,5 +39,7 @@ def prepare(guide: Guide) -> PreparedGuide:
     """Compile ``guide`` and load it into the engine (raises EngineError if the engine refuses)."""
     compiled = compile_rules(guide.rules, guide.catalog, guide.settings, guide.pathway.conditions)
     sentinels = frozenset(name for name in compiled.ruleset if name.startswith(SENTINEL_PREFIX))
-    engine = RuleEngine(f"{guide.id}-{guide.digest[7:19]}", compiled.rulesets, sentinels, compiled.attributes)
-    return PreparedGuide(guide, compiled, engine, fact_template(guide.catalog), Outputs(guide))
+    template = fact_template(guide.catalog)
+    engine = RuleEngine(f"{guide.id}-{guide.digest[7:19]}", compiled.rulesets, sentinels, compiled.attributes,
+                        template)
+    return PreparedGuide(guide, compiled, engine, template, Outputs(guide))
