@@ -151,7 +151,8 @@ class Outputs:
     A step entry depends on the reporter and (rarely) the signals a statute applies to; an actor on
     its service and role; an explanation entry on the signals that matched; the pathway on the
     level, the reporter, the subject's kind, the pathway conditions that hold and, at the case's own
-    level, its step. The case-keyed tables are bounded (``LIMIT`` entries each, emptied when full)."""
+    level, its step; the list of actors on the merged rules, the steps, the reporter and the
+    services involved. The case-keyed tables are bounded (``LIMIT`` entries each, emptied when full)."""
 
     LIMIT = 4096
 
@@ -164,6 +165,7 @@ class Outputs:
         self._forbidden: dict[tuple[str, str], ForbiddenOut] = {}
         self._explained: dict[tuple[str, str, tuple[str, ...]], ExplanationOut] = {}
         self._pathways: dict[tuple[object, ...], PathwayOut] = {}
+        self._actor_lists: dict[tuple[object, ...], tuple[ActorOut, ...]] = {}
         self.explanation_key = {r.id: r.explanation_key for r in guide.rules}
         self.step_order = {code: info.order for code, info in self._catalog.steps.items()}
         self.forbidden_order = {code: info.order for code, info in self._catalog.forbidden.items()}
@@ -198,6 +200,18 @@ class Outputs:
             title = self._settings.relay_holder_titles.get(service) if role == "relay_holder" else None
             label = title or self._catalog.services[service].label
             found = self._actors[key] = ActorOut(service, role, label.in_lang(lang))
+        return found
+
+    def actors(self, merged: Merged, steps: Sequence[str], case: Case, lang: str) -> tuple[ActorOut, ...]:
+        """The decision's actor entries: from the merged rules' actors and the steps given, with
+        the case's reporter and services involved (:func:`resolve_actors`)."""
+        key = (merged, tuple(steps), case.reporter, case.services_involved, lang)
+        found = self._actor_lists.get(key)
+        if found is None:
+            if len(self._actor_lists) >= self.LIMIT:
+                self._actor_lists.clear()
+            pairs = resolve_actors((), steps, case, self._catalog, self.service_order, merged.actors)
+            found = self._actor_lists[key] = tuple(self.actor(s, r, lang) for s, r in pairs)
         return found
 
     def forbidden(self, code: str, lang: str) -> ForbiddenOut:
@@ -243,12 +257,11 @@ def resolve(guide: Guide, case: Case, fired: Sequence[Rule], levels: Levels, req
         merged = merge(fired, made)
     steps = fitting_steps(merged, case, catalog)
     answer = case.consent_answer(required_from)
-    actors = resolve_actors(fired, steps, case, catalog, made.service_order, merged.actors)
     return Decision(
         municipality=guide.id, version=guide.version, digest=guide.digest, status=guide.status, lang=lang,
         level=levels.decided, level_name=guide.level_name(levels.decided, lang),
         urgent=not URGENT_STEPS.isdisjoint(steps),
-        actors=tuple(made.actor(s, r, lang) for s, r in actors),
+        actors=made.actors(merged, steps, case, lang),
         steps=tuple(made.step(c, case, lang) for c in steps),
         forbidden=tuple(made.forbidden(f, lang) for f in merged.forbidden),
         consent=ConsentOut(required_from, answer == "given", levels.blocks_level),
