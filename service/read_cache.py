@@ -10,6 +10,7 @@ clients ask for the same few again and again. A reload swaps the store's registr
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Hashable
 from typing import Any, cast
 
@@ -27,7 +28,8 @@ class ReadCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._registry: Registry | None = None
+        # held weakly: a registry swapped out is not kept alive by the bodies made from it
+        self._registry: weakref.ref[Registry] | None = None
         self._bodies: dict[Hashable, bytes] = {}
         self._size = 0
 
@@ -35,8 +37,8 @@ class ReadCache:
         """The JSON response for ``key`` under ``registry``: the body ``build()`` returns, encoded
         once by the app's JSON provider (the bytes a view returning it would send)."""
         with self._lock:
-            if registry is not self._registry:
-                self._registry, self._bodies, self._size = registry, {}, 0
+            if self._registry is None or self._registry() is not registry:
+                self._registry, self._bodies, self._size = weakref.ref(registry), {}, 0
             bodies = self._bodies
             data = bodies.get(key)
         if data is None:

@@ -93,3 +93,21 @@ def test_the_cache_starts_again_when_it_is_full(monkeypatch: pytest.MonkeyPatch,
             assert cache.response(registry, gid, lambda gid=gid: build(gid)).get_data() == sent[gid]
             assert cache._size <= 50_000
     assert built == ["tromso", "loten", "tromso"]
+
+
+def test_the_cache_does_not_keep_a_swapped_out_registry_alive(tmp_path: Path) -> None:
+    import gc
+    import weakref
+
+    root = tmp_path / "municipalities"
+    shutil.copytree(BUNDLED, root, ignore=shutil.ignore_patterns("scenarios"))
+    app = create_app({"TESTING": True, "BTI_MUNICIPALITIES": str(root)})
+    client = app.test_client()
+    assert client.get("/v1/municipalities/tromso").status_code == 200
+    before = weakref.ref(store_of(app).registry)
+    guide_yaml = root / "tromso" / "guide.yaml"
+    guide_yaml.write_text(guide_yaml.read_text(encoding="utf-8").replace('version: "2026.1"', 'version: "2026.9"'),
+                          encoding="utf-8")
+    assert store_of(app).check()
+    gc.collect()
+    assert before() is None
