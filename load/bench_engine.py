@@ -5,7 +5,8 @@ The same mix (scenario requests + generated cases, :mod:`load.mix`) goes through
   (a) the full decision path as users get it: :meth:`service.embed.Decider.decide_json` (the code
       the HTTP endpoint runs: identity-number scan, validate, evaluate, present, metrics and log,
       and the response's JSON bytes), and, apart, its stages: validate (:func:`service.api.parse_case`: the JSON-Schema
-      fast path, else the schema) → evaluate (engine + resolve) → dump (:func:`service.api.present`, then encoded), and
+      fast path, else the schema) → evaluate (engine + resolve) → dump (:func:`service.wire.present_json`, the
+      response's JSON from entries encoded once), and
   (b) the plain-Python reference evaluator (:func:`toolkit.reference.evaluate_reference`) on the
       same parsed cases,
 
@@ -34,9 +35,9 @@ from load.mix import Item, build_mix
 from load.results import BUNDLED, RESULTS, percentile, publish
 from rules.evaluate import evaluate
 from schemas.request import DecisionRequestSchema
-from service.api import parse_case, present
+from service.api import parse_case
 from service.embed import Decider
-from service.jsonout import encode
+from service.wire import present, present_json
 from toolkit.reference import evaluate_reference
 from toolkit.scenarios import decision_summary
 
@@ -89,7 +90,7 @@ def run_block(items: list[Item], start: int, seconds: float, schema: DecisionReq
         t1 = clock()
         decision = evaluate(item.prepared, case, item.lang)
         t2 = clock()
-        encode(present(decision))
+        present_json(decision)
         t3 = clock()
         out.validate.append(t1 - t0)
         out.evaluate.append(t2 - t1)

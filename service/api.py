@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, request
 from marshmallow import ValidationError
@@ -45,6 +46,7 @@ from service.read_cache import read_cache
 from service.wire import as_fragment, present, present_json
 
 api = Blueprint("api", __name__)
+T = TypeVar("T")
 log = logging.getLogger("bti.api")
 DECISION_ERRORS = (ErrorCode.MALFORMED_JSON, ErrorCode.BAD_REQUEST, ErrorCode.UNKNOWN_MUNICIPALITY,
                    ErrorCode.METHOD_NOT_ALLOWED, ErrorCode.PAYLOAD_TOO_LARGE, ErrorCode.UNSUPPORTED_MEDIA_TYPE,
@@ -148,22 +150,22 @@ def _decision(prepared: PreparedGuide, case: Case, lang: str) -> Decision:
 
 def decide(prepared: PreparedGuide, case: Case, lang: str) -> dict[str, Any]:
     """Decide a validated case: the response body, counted and logged as a decision given."""
-    started = time.perf_counter()
-    decision = _decision(prepared, case, lang)
-    decided_id = decision_id()
-    body_out = present(decision, decided_id)
-    observe_decision(prepared.guide, decision, decided_id, started)
-    return body_out
+    return _given(prepared, case, lang, present)
 
 
 def decide_json(prepared: PreparedGuide, case: Case, lang: str) -> bytes:
     """:func:`decide`, as the response's JSON bytes (each entry encoded once per guide: service/wire.py)."""
+    return _given(prepared, case, lang, present_json)
+
+
+def _given(prepared: PreparedGuide, case: Case, lang: str, form: Callable[[Decision, str], T]) -> T:
+    """The decision in the ``form`` given (an object or its JSON), counted and logged."""
     started = time.perf_counter()
     decision = _decision(prepared, case, lang)
     decided_id = decision_id()
-    encoded = present_json(decision, decided_id)
+    body_out = form(decision, decided_id)
     observe_decision(prepared.guide, decision, decided_id, started)
-    return encoded
+    return body_out
 
 
 _decision_counters: dict[tuple[str, int], Any] = {}  # (guide, level) → its labelled counter, looked up once
