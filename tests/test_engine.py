@@ -3,7 +3,9 @@ rule fires, the same decisions from many threads as from one, errors instead of 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import os
 import random
 import shutil
 import sys
@@ -16,6 +18,7 @@ from typing import Any
 
 import pytest
 
+import rules.engine
 from rules.case import Case
 from rules.decision import Decision
 from rules.engine import SID_POOL_SIZE, RuleEngine, Session, distinct_sids, fnv1a_32
@@ -301,6 +304,42 @@ def test_sid_pool_hashes_are_distinct(size: int) -> None:
 
 
 # --- (e) a closed engine -------------------------------------------------------------------
+
+
+def _resident_mb() -> float:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads the process's memory from /proc")
+def test_a_freed_ruleset_takes_its_kept_states_with_it(guide: Guide) -> None:
+    """The engine's delete_ruleset does not free its states: without deleting the kept states
+    first, each prepare → decide → close of the national guide left about 1.3 MB behind (three
+    states), 135 MB over the 100 rounds here; with them deleted the memory stays flat."""
+    case = Case(subject_kind="child", age=9, reporter="school", signals={"school_absence": 2})
+
+    def own_rulesets() -> PreparedGuide:
+        """The guide with rulesets no other engine shares (a rule that never fires makes the text
+        its own), so closing it frees them."""
+        base = prepare(guide)
+        base.close()
+        never = {"never": {"all": [{"m": {"t": 99}}]}}
+        rulesets = {phase: {**compiled, **never} for phase, compiled in base.compiled.rulesets.items()}
+        engine = RuleEngine("freed", rulesets, base.engine.sentinels, base.compiled.attributes, base.fact_template)
+        return dataclasses.replace(base, engine=engine)
+
+    def rounds(n: int) -> None:
+        for _ in range(n):
+            own = own_rulesets()
+            evaluate(own, case, "nb")
+            kept = list(own.engine.shared.values())
+            own.close()
+            assert not any(shared.key in rules.engine._shared for shared in kept)  # freed, not just released
+
+    rounds(5)
+    before = _resident_mb()
+    rounds(100)
+    assert _resident_mb() - before < 40
 
 
 def test_closed_engine_is_an_error_not_a_crash(fresh: PreparedGuide, prepared: PreparedGuide) -> None:
