@@ -182,8 +182,9 @@ def _acquire(text: str) -> SharedRuleset:
 
 def lost_states() -> int:
     """States left in the engine now, over every ruleset this process holds: each is a state on
-    which no action started, which cannot be deleted (see ``SharedRuleset.give_back``); they go
-    when their ruleset is freed."""
+    which no action started, which cannot be deleted (see ``SharedRuleset.give_back``); freeing
+    their ruleset does not free them either, so they stay until the process ends (none has been
+    seen: every phase has a rule that fires on every fact)."""
     with _shared_lock:
         return sum(s.lost_states for s in _shared.values())
 
