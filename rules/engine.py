@@ -255,8 +255,7 @@ class Session:
                     shared.started.add(sid)
                 message = started[1] if started else None
                 while message:
-                    # the fired rule's name: the first key of the message '{"<rule>": {...}}'
-                    name = message[2:message.index('"', 2)] if message.startswith('{"') else _rule_name(message)
+                    name = _rule_name(message)
                     if name not in sentinels and name not in fired:
                         # a rule whose condition has "or" fires once per branch that matches
                         fired.append(name)

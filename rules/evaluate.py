@@ -22,7 +22,7 @@ from rules.fields import FIELDS, PHASE_ATTR, fact_attributes
 from rules.model import LANGUAGES, URGENT_STEPS, LevelCall, Rule
 from rules.pathway_resolve import check_step
 from rules.prepare import PreparedGuide
-from rules.resolve import decide_level, first_hits, merge, resolve
+from rules.resolve import Merged, decide_level, first_hits, keep, ladder_level, merge, resolve
 
 _LATER = {phase: {f.attr for f in FIELDS.values() if f.phase > phase} for phase in (1, 2)}
 
@@ -49,26 +49,31 @@ class Hits:
     suspected: bool  # a rule sets parents_suspected
 
 
-HITS_LIMIT = 4096  # entries per prepared guide; emptied when full
+HITS_LIMIT = 4096  # entries of each table per prepared guide; emptied when full
 
 
 def _hits(prepared: PreparedGuide, phase: int, names: list[str]) -> Hits:
     key = (phase, tuple(names))
-    found: Hits | None = prepared.hits.get(key)
+    found = prepared.hits.get(key)
     if found is None:
         rules = tuple(first_hits(_fired(prepared, names)))
         pathway = prepared.compiled.pathway_rules
-        found = Hits(
+        found = keep(prepared.hits, key, Hits(
             rules=rules,
             held=frozenset(pathway[n] for n in names if n in pathway),
             levels=tuple(r.then.level for r in rules if r.then.level is not None),
             consent_from=next((r.then.consent_from for r in rules if r.then.consent_from), None),
             urgent=any(not URGENT_STEPS.isdisjoint(r.then.steps) for r in rules),
             suspected=any("parents_suspected" in r.then.sets for r in rules),
-        )
-        if len(prepared.hits) >= HITS_LIMIT:
-            prepared.hits.clear()
-        prepared.hits[key] = found
+        ), HITS_LIMIT)
+    return found
+
+
+def _merged(prepared: PreparedGuide, hits: tuple[Hits, Hits, Hits], fired: list[Rule]) -> Merged:
+    """:func:`rules.resolve.merge` of the rules the three phases kept, by their hits."""
+    found = prepared.merged.get(hits)
+    if found is None:
+        found = keep(prepared.merged, hits, merge(fired, prepared.outputs), HITS_LIMIT)
     return found
 
 
@@ -94,7 +99,7 @@ def evaluate(prepared: PreparedGuide, case: Case, lang: str = "nb", trace: Trace
         # the pathway's step and deadline conditions that hold (decided with the phase-1 rules)
         held = first.held
         check_step(guide, case, held)
-        ladder = max((call.resolve(case.current_level) for call in first.levels), default=0)
+        ladder = ladder_level(first.levels, case)
         required_from, urgent, suspected = first.consent_from, first.urgent, first.suspected
         fact[PHASE_ATTR] = 2
         fact.update(fact_attributes({
@@ -117,11 +122,5 @@ def evaluate(prepared: PreparedGuide, case: Case, lang: str = "nb", trace: Trace
                        {k: v for k, v in fact.items() if k not in _LATER[2]} | {PHASE_ATTR: 2}, fact]
         trace.fired = [list(phase1), list(phase2), list(phase3)]
     fired = [*phase1, *phase2, *phase3]
-    key = (first, second, third)
-    merged = prepared.merged.get(key)
-    if merged is None:
-        if len(prepared.merged) >= HITS_LIMIT:
-            prepared.merged.clear()
-        merged = prepared.merged[key] = merge(fired, prepared.outputs)
     return resolve(guide, case, fired, levels, required_from, lang, prepared.outputs, held,
-                   paused=urgent or suspected, merged=merged)
+                   paused=urgent or suspected, merged=_merged(prepared, (first, second, third), fired))

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rules.case import fact_template
 from rules.compiler import SENTINEL_PREFIX, CompiledGuide, compile_rules
 from rules.engine import RuleEngine
 from rules.model import Guide
-from rules.resolve import Outputs
+from rules.resolve import Merged, Outputs
+
+if TYPE_CHECKING:  # rules.evaluate imports this module
+    from rules.evaluate import Hits
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,9 +29,9 @@ class PreparedGuide:
     fact_template: Mapping[str, int]
     outputs: Outputs
     # what a phase's fired rules mean, by the rule names the engine gave (rules.evaluate)
-    hits: dict[tuple[int, tuple[str, ...]], Any] = field(default_factory=dict)
+    hits: dict[tuple[int, tuple[str, ...]], Hits] = field(default_factory=dict)
     # the merged outcome of the three phases' hits, by those hits (rules.evaluate)
-    merged: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    merged: dict[tuple[Hits, Hits, Hits], Merged] = field(default_factory=dict)
 
     def close(self) -> None:
         """Release the engine's rulesets once no evaluation uses them any more."""

@@ -12,10 +12,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import TypeVar
 
 from rules.case import Case
 from rules.decision import ActorOut, ConsentOut, Decision, ExplanationOut, ForbiddenOut, PathwayOut, StepOut
-from rules.model import INVOLVED_REF, REPORTER_REF, ROLES, URGENT_STEPS, ActorRef, Catalog, Guide, Rule, StepInfo
+from rules.model import (
+    INVOLVED_REF,
+    REPORTER_REF,
+    ROLES,
+    URGENT_STEPS,
+    ActorRef,
+    Catalog,
+    Guide,
+    LevelCall,
+    Rule,
+    StepInfo,
+)
 from rules.pathway_resolve import contact_out, resolve_pathway
 
 
@@ -45,10 +57,21 @@ def first_hits(fired: Iterable[Rule]) -> list[Rule]:
     return kept
 
 
-def ladder_level(fired: Iterable[Rule], case: Case) -> int:
-    """The highest level the fired rules call for (0 when none does)."""
-    called = [r.then.level.resolve(case.current_level) for r in fired if r.then.level is not None]
-    return max(called, default=0)
+def ladder_level(calls: Iterable[LevelCall], case: Case) -> int:
+    """The highest level the fired rules' level ``calls`` come to for the case (0 when there is none)."""
+    return max((call.resolve(case.current_level) for call in calls), default=0)
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def keep(table: dict[K, V], key: K, value: V, limit: int) -> V:
+    """Put ``value`` in a bounded table kept between decisions (emptied when it holds ``limit``)."""
+    if len(table) >= limit:
+        table.clear()
+    table[key] = value
+    return value
 
 
 def decide_level(ladder: int, fired: Iterable[Rule]) -> Levels:
@@ -73,13 +96,12 @@ def _fits(step: StepInfo, case: Case) -> bool:
 _ROLE_RANK = {role: i for i, role in enumerate(ROLES)}
 
 
-def resolve_actors(fired: Sequence[Rule], steps: Iterable[str], case: Case, catalog: Catalog,
-                   order: Mapping[str, int] | None = None,
-                   refs: Iterable[ActorRef] | None = None) -> list[tuple[str, str]]:
-    """The (service, role) pairs of the decision, in role order then the catalog's order of
-    services; ``refs``: the fired rules' actors, when already gathered (:class:`Merged`)."""
+def resolve_actors(refs: Iterable[ActorRef], steps: Iterable[str], case: Case, catalog: Catalog,
+                   order: Mapping[str, int]) -> list[tuple[str, str]]:
+    """The (service, role) pairs of the decision from the fired rules' actors (``refs``) and the
+    steps given, in role order then ``order``, the catalog's order of services."""
     pairs: list[tuple[str, str]] = []
-    for ref in [a for r in fired for a in r.then.actors] if refs is None else refs:
+    for ref in refs:
         if ref.service == REPORTER_REF:
             pairs.append((case.reporter, ref.role))
         elif ref.service == INVOLVED_REF:
@@ -93,8 +115,6 @@ def resolve_actors(fired: Sequence[Rule], steps: Iterable[str], case: Case, cata
         if not (role == "reporter" and s in holders)
         and not (role == "involve" and (s in holders or s == case.reporter))
     }
-    if order is None:
-        order = {code: i for i, code in enumerate(catalog.services)}
     last = len(order)
     return sorted(kept, key=lambda p: (_ROLE_RANK[p[1]], order.get(p[0], last)))
 
@@ -158,8 +178,7 @@ class Outputs:
 
     def __init__(self, guide: Guide) -> None:
         self._guide = guide
-        self._catalog, self._settings, self._pathway = guide.catalog, guide.settings, guide.pathway
-        self.catalog = guide.catalog
+        self.catalog, self._settings, self._pathway = guide.catalog, guide.settings, guide.pathway
         self._steps: dict[tuple[str, str, str, tuple[str, ...]], StepOut] = {}
         self._actors: dict[tuple[str, str, str], ActorOut] = {}
         self._forbidden: dict[tuple[str, str], ForbiddenOut] = {}
@@ -167,12 +186,12 @@ class Outputs:
         self._pathways: dict[tuple[object, ...], PathwayOut] = {}
         self._actor_lists: dict[tuple[object, ...], tuple[ActorOut, ...]] = {}
         self.explanation_key = {r.id: r.explanation_key for r in guide.rules}
-        self.step_order = {code: info.order for code, info in self._catalog.steps.items()}
-        self.forbidden_order = {code: info.order for code, info in self._catalog.forbidden.items()}
-        self.service_order = {code: i for i, code in enumerate(self._catalog.services)}
+        self.step_order = {code: info.order for code, info in self.catalog.steps.items()}
+        self.forbidden_order = {code: info.order for code, info in self.catalog.forbidden.items()}
+        self.service_order = {code: i for i, code in enumerate(self.catalog.services)}
 
     def step(self, code: str, case: Case, lang: str) -> StepOut:
-        info = self._catalog.steps[code]
+        info = self.catalog.steps[code]
         by_signal = tuple(b for signals, bases in info.legal_basis_by_signal
                           if any(s in case.signals for s in signals) for b in bases) \
             if info.legal_basis_by_signal else ()
@@ -183,7 +202,7 @@ class Outputs:
         return found
 
     def _make_step(self, info: StepInfo, reporter: str, lang: str, by_signal: tuple[str, ...]) -> StepOut:
-        service = self._catalog.services.get(reporter)
+        service = self.catalog.services.get(reporter)
         basis = list(info.legal_basis)
         for name in [reporter, *(["health"] if service and service.health else [])]:
             basis.extend(b for b in info.legal_basis_by_reporter.get(name, ()) if b not in basis)
@@ -198,7 +217,7 @@ class Outputs:
         found = self._actors.get(key)
         if found is None:
             title = self._settings.relay_holder_titles.get(service) if role == "relay_holder" else None
-            label = title or self._catalog.services[service].label
+            label = title or self.catalog.services[service].label
             found = self._actors[key] = ActorOut(service, role, label.in_lang(lang))
         return found
 
@@ -208,16 +227,14 @@ class Outputs:
         key = (merged, tuple(steps), case.reporter, case.services_involved, lang)
         found = self._actor_lists.get(key)
         if found is None:
-            if len(self._actor_lists) >= self.LIMIT:
-                self._actor_lists.clear()
-            pairs = resolve_actors((), steps, case, self._catalog, self.service_order, merged.actors)
-            found = self._actor_lists[key] = tuple(self.actor(s, r, lang) for s, r in pairs)
+            pairs = resolve_actors(merged.actors, steps, case, self.catalog, self.service_order)
+            found = keep(self._actor_lists, key, tuple(self.actor(s, r, lang) for s, r in pairs), self.LIMIT)
         return found
 
     def forbidden(self, code: str, lang: str) -> ForbiddenOut:
         found = self._forbidden.get((code, lang))
         if found is None:
-            info = self._catalog.forbidden[code]
+            info = self.catalog.forbidden[code]
             found = self._forbidden[code, lang] = ForbiddenOut(
                 code, info.label.in_lang(lang), info.text.in_lang(lang), info.legal_basis, info.guidance)
         return found
@@ -227,10 +244,8 @@ class Outputs:
         key = (rule.id, lang, signals)
         found = self._explained.get(key)
         if found is None:
-            if len(self._explained) >= self.LIMIT:
-                self._explained.clear()
-            found = self._explained[key] = ExplanationOut(rule.id, rule.title.in_lang(lang),
-                                                          rule.because.in_lang(lang), signals)
+            found = keep(self._explained, key, ExplanationOut(rule.id, rule.title.in_lang(lang),
+                                                              rule.because.in_lang(lang), signals), self.LIMIT)
         return found
 
     def pathway(self, case: Case, held: Set[int], level: int, paused: bool, lang: str) -> PathwayOut:
@@ -238,9 +253,7 @@ class Outputs:
         key = (level, paused, lang, case.reporter, case.subject_kind, held, at_step)
         found = self._pathways.get(key)
         if found is None:
-            if len(self._pathways) >= self.LIMIT:
-                self._pathways.clear()
-            found = self._pathways[key] = resolve_pathway(self._guide, case, held, level, paused, lang)
+            found = keep(self._pathways, key, resolve_pathway(self._guide, case, held, level, paused, lang), self.LIMIT)
         return found
 
 

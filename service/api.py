@@ -4,7 +4,6 @@ the core once, and dumping with a schema."""
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -43,7 +42,7 @@ from service.http import ApiError, current_language, details_from, read_json, un
 from service.observe import metrics, metrics_response
 from service.openapi import Access, documented, operation_of
 from service.read_cache import read_cache
-from service.wire import as_fragment, present, present_json
+from service.wire import as_fragment, decision_id, present, present_json
 
 api = Blueprint("api", __name__)
 T = TypeVar("T")
@@ -121,15 +120,6 @@ def parse_case(guide: Guide, body: Any, prefix: str = "") -> Case:
         messages = exc.messages if isinstance(body, dict) else {"_schema": [Msg("object")]}
         raise ApiError(ErrorCode.INVALID_REQUEST, details=details_from(messages, prefix)) from None
     return loaded
-
-
-def decision_id() -> str:
-    """A random UUID, version 4, as 32 hex digits: what ``uuid.uuid4().hex`` gives, without
-    making the UUID object (a third of its cost)."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = raw[6] & 0x0F | 0x40  # version 4
-    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 9562 variant
-    return raw.hex()
 
 
 def _decision(prepared: PreparedGuide, case: Case, lang: str) -> Decision:

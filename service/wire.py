@@ -15,7 +15,7 @@ Two forms of one shape:
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -66,11 +66,11 @@ def _pathway(pathway: PathwayOut) -> dict[str, Any]:
     }
 
 
-def _body(decision: Decision, decision_id: str, entry: Callable[[Any, Callable[[Any], Any]], Any]) -> dict[str, Any]:
+def _body(decision: Decision, decided_id: str, entry: Callable[[Any, Callable[[Any], Any]], Any]) -> dict[str, Any]:
     """The response object, each entry given by ``entry(value, build)``."""
     consent = decision.consent
     return {
-        "decision_id": decision_id,
+        "decision_id": decided_id,
         "municipality": decision.municipality,
         "ruleset": {"version": decision.version, "digest": decision.digest, "status": decision.status},
         "lang": decision.lang,
@@ -87,14 +87,23 @@ def _body(decision: Decision, decision_id: str, entry: Callable[[Any, Callable[[
     }
 
 
+def decision_id() -> str:
+    """A random UUID, version 4, as 32 hex digits: what ``uuid.uuid4().hex`` gives, without
+    making the UUID object (a third of its cost)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 9562 variant
+    return raw.hex()
+
+
 def _fresh(value: Any, build: Callable[[Any], Any]) -> Any:
     return build(value)
 
 
-def present(decision: Decision, decision_id: str | None = None) -> dict[str, Any]:
+def present(decision: Decision, decided_id: str | None = None) -> dict[str, Any]:
     """The decision as a fresh JSON object (nothing in it is shared with another decision);
-    ``decision_id`` a new one unless given."""
-    return _body(decision, decision_id or uuid.uuid4().hex, _fresh)
+    ``decided_id`` its ``decision_id``, a new one unless given."""
+    return _body(decision, decided_id or decision_id(), _fresh)
 
 
 T = TypeVar("T")
@@ -114,10 +123,10 @@ def _encoded(value: T, build: Callable[[T], Any]) -> orjson.Fragment:
     return fragment
 
 
-def present_json(decision: Decision, decision_id: str | None = None, newline: bool = False) -> bytes:
+def present_json(decision: Decision, decided_id: str | None = None, newline: bool = False) -> bytes:
     """The decision as the endpoint sends it: compact UTF-8 JSON (``newline``: with the final
     newline of the API's responses), the same text as ``orjson.dumps(present(...))``."""
-    body = _body(decision, decision_id or uuid.uuid4().hex, _encoded)
+    body = _body(decision, decided_id or decision_id(), _encoded)
     return orjson.dumps(body, option=orjson.OPT_APPEND_NEWLINE if newline else 0)
 
 

@@ -121,7 +121,7 @@ def test_the_quick_path_never_differs_from_the_strict_reader(app: Flask, node: N
 def test_a_decision_id_is_a_random_version_4_uuid() -> None:
     import uuid
 
-    from service.api import decision_id
+    from service.wire import decision_id
 
     ids = {decision_id() for _ in range(200)}
     assert len(ids) == 200
